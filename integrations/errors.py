@@ -1,0 +1,248 @@
+"""The normalized error every provider failure is turned into.
+
+Each provider answers failures in its own format (Croct's Problem Details, Octy's
+``error{code, reason, errors[]}``, Altcraft's body ``error`` codes, Commanders Act's
+bare 400). Clients map them into one :class:`Problem` and raise the matching
+:class:`ProviderError` subclass, so callers only ever branch on ``kind`` and
+``retryable``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# Problem kinds. The string values are stored in the database (ApiCall.problem_kind),
+# so they must not change once released.
+UNAVAILABLE = "unavailable"
+TIMEOUT = "timeout"
+TRANSPORT = "transport"
+RATE_LIMITED = "rate_limited"
+AUTH = "auth"
+NOT_FOUND = "not_found"
+CONFLICT = "conflict"
+INVALID_REQUEST = "invalid_request"
+QUOTA = "quota"
+SUSPENDED = "suspended"
+AMBIGUOUS = "ambiguous"
+CONFIGURATION = "configuration"
+MALFORMED_RESPONSE = "malformed_response"
+UNKNOWN = "unknown"
+
+KIND_LABELS = {
+    UNAVAILABLE: "Provider unavailable",
+    TIMEOUT: "Timed out",
+    TRANSPORT: "Connection failed",
+    RATE_LIMITED: "Rate limited",
+    AUTH: "Authentication failed",
+    NOT_FOUND: "Not found",
+    CONFLICT: "Conflict",
+    INVALID_REQUEST: "Invalid request",
+    QUOTA: "Quota exceeded",
+    SUSPENDED: "Suspended",
+    AMBIGUOUS: "Ambiguous match",
+    CONFIGURATION: "Configuration problem",
+    MALFORMED_RESPONSE: "Unreadable response",
+    UNKNOWN: "Unexpected answer",
+}
+
+RETRYABLE_KINDS = frozenset({UNAVAILABLE, TIMEOUT, TRANSPORT, RATE_LIMITED, MALFORMED_RESPONSE})
+
+RAW_BODY_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One provider failure, whatever format the provider used to say it.
+
+    ``details`` keeps the structured parts a page may want to lay out: CQL error
+    locations, Croct ``violations``, Octy field errors, partial-failure entries.
+    """
+
+    provider: str
+    kind: str
+    title: str
+    status: int | None = None
+    type_uri: str = ""
+    detail: str = ""
+    provider_code: str = ""
+    retryable: bool = False
+    docs_url: str = ""
+    retry_after: float | None = None
+    raw_body: str = ""
+    details: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def build(cls, provider: str, kind: str, **fields: Any) -> Problem:
+        """A Problem whose ``retryable`` and ``title`` default from its kind."""
+        fields.setdefault("retryable", kind in RETRYABLE_KINDS)
+        fields.setdefault("title", KIND_LABELS.get(kind, KIND_LABELS[UNKNOWN]))
+        raw = fields.get("raw_body") or ""
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", errors="replace")
+        fields["raw_body"] = raw[:RAW_BODY_LIMIT]
+        fields["details"] = tuple(fields.get("details") or ())
+        if fields.get("status") is not None:
+            fields["status"] = int(fields["status"])
+        fields["provider_code"] = str(fields.get("provider_code") or "")
+        return cls(provider=provider, kind=kind, **fields)
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, KIND_LABELS[UNKNOWN])
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["details"] = list(self.details)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["details"] = tuple(values.get("details") or ())
+        return cls(**values)
+
+    def __str__(self) -> str:
+        parts = [self.title]
+        if self.status:
+            parts.append(f"(HTTP {self.status})")
+        if self.detail:
+            parts.append(f"— {self.detail}")
+        return " ".join(parts)
+
+
+class ProviderError(Exception):
+    """A provider call failed; ``problem`` says how."""
+
+    kind = UNKNOWN
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+    @property
+    def retryable(self) -> bool:
+        return self.problem.retryable
+
+    @property
+    def retry_after(self) -> float | None:
+        return self.problem.retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    kind = UNAVAILABLE
+
+
+class ProviderTimeout(ProviderUnavailable):
+    kind = TIMEOUT
+
+
+class TransportError(ProviderUnavailable):
+    kind = TRANSPORT
+
+
+class RateLimited(ProviderError):
+    kind = RATE_LIMITED
+
+
+class AuthError(ProviderError):
+    kind = AUTH
+
+
+class NotFound(ProviderError):
+    kind = NOT_FOUND
+
+
+class Conflict(ProviderError):
+    kind = CONFLICT
+
+
+class InvalidRequest(ProviderError):
+    kind = INVALID_REQUEST
+
+
+class QuotaExceeded(ProviderError):
+    kind = QUOTA
+
+
+class Suspended(ProviderError):
+    kind = SUSPENDED
+
+
+class AmbiguousMatch(ProviderError):
+    kind = AMBIGUOUS
+
+
+class ConfigurationError(ProviderError):
+    kind = CONFIGURATION
+
+
+class MalformedResponse(ProviderError):
+    kind = MALFORMED_RESPONSE
+
+
+_ERROR_CLASSES: dict[str, type[ProviderError]] = {
+    cls.kind: cls
+    for cls in (
+        ProviderUnavailable,
+        ProviderTimeout,
+        TransportError,
+        RateLimited,
+        AuthError,
+        NotFound,
+        Conflict,
+        InvalidRequest,
+        QuotaExceeded,
+        Suspended,
+        AmbiguousMatch,
+        ConfigurationError,
+        MalformedResponse,
+    )
+}
+
+
+def error_for(problem: Problem) -> ProviderError:
+    """The ProviderError subclass instance that carries ``problem``."""
+    return _ERROR_CLASSES.get(problem.kind, ProviderError)(problem)
+
+
+def kind_for_status(status: int) -> str:
+    """The default kind for an HTTP status, for providers that say nothing more."""
+    if status == 429:
+        return RATE_LIMITED
+    if status in (401, 403):
+        return AUTH
+    if status == 404:
+        return NOT_FOUND
+    if status == 409:
+        return CONFLICT
+    if status in (408, 504):
+        return TIMEOUT
+    if status >= 500:
+        return UNAVAILABLE
+    if 400 <= status < 500:
+        return INVALID_REQUEST
+    return UNKNOWN
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    from datetime import UTC, datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,205 @@
+"""What every provider package declares about itself.
+
+A provider package exposes one :class:`Provider` subclass (``PROVIDER`` in its
+``__init__``); :mod:`integrations.registry` maps the provider key to it. The console
+builds forms, checks settings and picks pages from these declarations only.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from integrations.http import ExchangeHook, ProviderSession
+
+
+class Capability(enum.StrEnum):
+    PREVIEW = "preview"
+    EVALUATE = "evaluate"
+    TRACK = "track"
+    EXPORT = "export"
+    PROFILE_LOOKUP = "profile_lookup"
+    PROFILE_BROWSE = "profile_browse"
+    PROFILE_WRITE = "profile_write"
+    VERIFY = "verify"
+
+
+class SettingsError(ValueError):
+    """Bad settings or secrets; ``errors`` maps each field name to its message."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A provider setting or secret the console asks for."""
+
+    name: str
+    label: str
+    help_text: str = ""
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    default: str = ""
+    # Returns the cleaned value or raises ValueError with a message for the user.
+    clean: Callable[[str], Any] | None = None
+
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def clean_uuid(value: str) -> str:
+    if not UUID_RE.match(value):
+        raise ValueError("must be a UUID such as 00000000-0000-4000-8000-000000000000")
+    return value.lower()
+
+
+def clean_positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a whole number") from None
+    if number < 1:
+        raise ValueError("must be 1 or more")
+    return number
+
+
+def clean_base_url(value: str) -> str:
+    """An absolute http(s) URL without query or fragment, no trailing slash."""
+    value = (value or "").strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query string or fragment")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials; secrets go in their own fields")
+    return value.rstrip("/")
+
+
+class Provider:
+    """Base declaration; subclasses fill in the class attributes and ``build_client``."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    default_base_url: ClassVar[str] = ""
+    base_url_help: ClassVar[str] = ""
+    docs_url: ClassVar[str] = ""
+    settings: ClassVar[tuple[Field, ...]] = ()
+    secrets: ClassVar[tuple[Field, ...]] = ()
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # Why verify cannot prove a credential, for providers where it cannot.
+    verify_unsupported_reason: ClassVar[str] = ""
+    sandbox_module: ClassVar[str] = ""
+
+    @classmethod
+    def can(cls, capability: Capability) -> bool:
+        return capability in cls.capabilities
+
+    @classmethod
+    def clean_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Validated settings; raises :class:`SettingsError` naming each bad field."""
+        return cls._clean_fields(cls.settings, raw, unknown_label="setting")
+
+    @classmethod
+    def clean_secrets(cls, raw: Mapping[str, Any]) -> dict[str, str]:
+        """Validated secrets (all required, non-blank); raises :class:`SettingsError`."""
+        return cls._clean_fields(cls.secrets, raw, unknown_label="secret")
+
+    @classmethod
+    def _clean_fields(
+        cls, fields: tuple[Field, ...], raw: Mapping[str, Any], *, unknown_label: str
+    ) -> dict[str, Any]:
+        problems: dict[str, str] = {}
+        known = {f.name for f in fields}
+        for name in raw:
+            if name not in known:
+                expected = ", ".join(sorted(known)) or "none"
+                problems[name] = f"unknown {unknown_label} for {cls.label} (expected: {expected})"
+        cleaned: dict[str, Any] = {}
+        for f in fields:
+            value = raw.get(f.name)
+            value = value.strip() if isinstance(value, str) else value
+            if value in (None, ""):
+                if f.default:
+                    value = f.default
+                elif f.required:
+                    problems[f.name] = "is required"
+                    continue
+                else:
+                    continue
+            if f.choices and value not in f.choices:
+                problems[f.name] = f"must be one of: {', '.join(f.choices)}"
+                continue
+            if f.clean is not None:
+                try:
+                    value = f.clean(value)
+                except ValueError as exc:
+                    problems[f.name] = str(exc)
+                    continue
+            cleaned[f.name] = value
+        if problems:
+            raise SettingsError(problems)
+        return cleaned
+
+    @classmethod
+    def secret_values(cls, secrets: Mapping[str, str]) -> list[str]:
+        """Every string the recorder must never store for these secrets."""
+        return [v for v in secrets.values() if v]
+
+    @classmethod
+    def session(
+        cls,
+        *,
+        base_url: str,
+        secrets: Mapping[str, str],
+        hook: ExchangeHook | None = None,
+        context: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> ProviderSession:
+        return ProviderSession(
+            provider=cls.key,
+            base_url=base_url or cls.default_base_url,
+            secrets=cls.secret_values(secrets),
+            hook=hook,
+            context=context,
+            **options,
+        )
+
+    @classmethod
+    def build_client(
+        cls,
+        *,
+        base_url: str,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+        hook: ExchangeHook | None = None,
+        context: Mapping[str, Any] | None = None,
+        **session_options: Any,
+    ) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def verify(cls, client: Any) -> dict[str, Any]:
+        """Run the cheapest authenticated call that proves the credential works.
+
+        Returns a small summary for the page; raises :class:`ProviderError`.
+        Providers that cannot prove a credential raise ``NotImplementedError``.
+        """
+        raise NotImplementedError(cls.verify_unsupported_reason or "verify is not supported")
+
+    @classmethod
+    def can_verify(cls) -> bool:
+        return Capability.VERIFY in cls.capabilities
+
+    @classmethod
+    def sandbox_app(cls) -> Any:
+        """A fresh WSGI emulator of this provider's API."""
+        import importlib
+
+        return importlib.import_module(cls.sandbox_module).create_app()
