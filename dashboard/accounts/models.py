@@ -1,0 +1,143 @@
+"""Connected provider accounts and their credentials."""
+
+from __future__ import annotations
+
+from django.conf import settings as django_settings
+from django.db import models
+from django.db.models import Q
+
+from integrations.registry import get_provider, provider_choices
+
+
+class Health(models.TextChoices):
+    UNKNOWN = "unknown", "Not checked yet"
+    HEALTHY = "healthy", "Healthy"
+    FAILING = "failing", "Failing"
+    UNVERIFIABLE = "unverifiable", "Cannot be verified"
+
+
+class ConnectedAccount(models.Model):
+    """One account at a provider: where to reach it and how it is configured.
+
+    ``base_url`` is the provider's root (``https://api.croct.io``); clients append the
+    documented paths. ``settings`` holds the provider's non-secret settings, checked by
+    the provider declaration in ``integrations``.
+    """
+
+    provider = models.CharField(max_length=40, choices=provider_choices)
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.CharField(max_length=500)
+    settings = models.JSONField(default=dict, blank=True)
+    is_enabled = models.BooleanField(default=True)
+    is_demo = models.BooleanField(default=False, help_text="Seeded against a sandbox.")
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.UNKNOWN)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["provider", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def provider_class(self):
+        return get_provider(self.provider)
+
+    @property
+    def provider_label(self) -> str:
+        return self.provider_class.label
+
+
+class CredentialState(models.TextChoices):
+    PENDING = "pending", "Pending verification"
+    ACTIVE = "active", "Active"
+    PREVIOUS = "previous", "Previous (overlap window)"
+    REVOKED = "revoked", "Revoked"
+    FAILED = "failed", "Verification failed"
+
+
+class Credential(models.Model):
+    """One set of secrets for an account (a key, or Octy's key pair).
+
+    The secrets are only ever stored encrypted (``ciphertext``); pages show the
+    ``fingerprint`` and the last four characters of each secret (``hints``).
+    At most one credential per account is ``active`` (a database constraint).
+    """
+
+    account = models.ForeignKey(
+        ConnectedAccount, on_delete=models.CASCADE, related_name="credentials"
+    )
+    state = models.CharField(
+        max_length=20, choices=CredentialState.choices, default=CredentialState.PENDING
+    )
+    ciphertext = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=32, db_index=True)
+    hints = models.JSONField(default=dict, help_text="Last four characters of each secret.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    previous_until = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    problem = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(state="active"),
+                name="one_active_credential_per_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.fingerprint} ({self.state})"
+
+    @property
+    def hint_text(self) -> str:
+        return ", ".join(f"{name} …{last4}" for name, last4 in sorted(self.hints.items()))
+
+
+class CheckStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    OK = "ok", "Passed"
+    FAILED = "failed", "Failed"
+    UNSUPPORTED = "unsupported", "Cannot verify"
+
+
+class AccountCheck(models.Model):
+    """One run of the provider's verify call for an account (a "Test" click, a
+    scheduled synthetic check, a credential verification)."""
+
+    account = models.ForeignKey(ConnectedAccount, on_delete=models.CASCADE, related_name="checks")
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
+    )
+    status = models.CharField(max_length=20, choices=CheckStatus.choices, default="pending")
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    problem = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["account", "-requested_at"])]
+
+    @property
+    def is_done(self) -> bool:
+        return self.status not in (CheckStatus.PENDING, CheckStatus.RUNNING)

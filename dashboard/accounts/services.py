@@ -1,0 +1,322 @@
+"""Connecting accounts, checking them, and building their provider clients."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dashboard.accounts.encryption import decrypt_secrets, encrypt_secrets
+from dashboard.accounts.models import (
+    AccountCheck,
+    CheckStatus,
+    ConnectedAccount,
+    Credential,
+    CredentialState,
+    Health,
+)
+from dashboard.calls.context import call_context
+from dashboard.calls.services import record_exchange
+from integrations.errors import ProviderError
+from integrations.provider import SettingsError, clean_base_url
+from integrations.registry import UnknownProvider, get_provider
+
+
+class AccountInputError(ValueError):
+    """Input that cannot be saved; ``errors`` maps field names to messages.
+
+    Field names: ``provider``, ``name``, ``base_url``, ``setting:<name>``,
+    ``secret:<name>``.
+    """
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class NoActiveCredential(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class CleanAccount:
+    provider: str
+    name: str
+    base_url: str
+    settings: dict[str, Any]
+    secrets: dict[str, str] | None
+
+
+def account_clean(
+    *,
+    provider: str,
+    name: str,
+    base_url: str,
+    settings: dict[str, Any],
+    secrets: dict[str, str] | None,
+    instance: ConnectedAccount | None = None,
+) -> CleanAccount:
+    """Validate everything an account needs; raises :class:`AccountInputError`."""
+    errors: dict[str, str] = {}
+    try:
+        provider_class = get_provider(provider)
+    except UnknownProvider:
+        raise AccountInputError({"provider": f"unknown provider {provider!r}"}) from None
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = "is required"
+    elif len(name) > 100:
+        errors["name"] = "must be at most 100 characters"
+    else:
+        taken = ConnectedAccount.objects.filter(name=name)
+        if instance is not None:
+            taken = taken.exclude(pk=instance.pk)
+        if taken.exists():
+            errors["name"] = f"an account named {name!r} already exists"
+    base_url = (base_url or "").strip() or provider_class.default_base_url
+    if not base_url:
+        errors["base_url"] = f"is required for {provider_class.label} ({provider_class.base_url_help})"
+    else:
+        try:
+            base_url = clean_base_url(base_url)
+        except ValueError as exc:
+            errors["base_url"] = str(exc)
+    cleaned_settings: dict[str, Any] = {}
+    try:
+        cleaned_settings = provider_class.clean_settings(settings or {})
+    except SettingsError as exc:
+        errors.update({f"setting:{k}": v for k, v in exc.errors.items()})
+    cleaned_secrets = None
+    if secrets is not None:
+        try:
+            cleaned_secrets = provider_class.clean_secrets(secrets)
+        except SettingsError as exc:
+            errors.update({f"secret:{k}": v for k, v in exc.errors.items()})
+    if errors:
+        raise AccountInputError(errors)
+    return CleanAccount(provider, name, base_url, cleaned_settings, cleaned_secrets)
+
+
+def secret_fingerprint(secrets: dict[str, str]) -> str:
+    """A stable, non-reversible id for a set of secrets (shown and logged instead of them)."""
+    canonical = "\n".join(f"{k}={secrets[k]}" for k in sorted(secrets))
+    digest = hmac.new(django_settings.SECRET_KEY.encode(), canonical.encode(), hashlib.sha256)
+    return "fp_" + digest.hexdigest()[:16]
+
+
+def secret_hints(secrets: dict[str, str]) -> dict[str, str]:
+    return {name: value[-4:] for name, value in secrets.items()}
+
+
+def credential_build(
+    *, account: ConnectedAccount, secrets: dict[str, str], state: str, actor=None
+) -> Credential:
+    return Credential(
+        account=account,
+        state=state,
+        ciphertext=encrypt_secrets(secrets),
+        fingerprint=secret_fingerprint(secrets),
+        hints=secret_hints(secrets),
+        created_by=actor,
+        activated_at=timezone.now() if state == CredentialState.ACTIVE else None,
+    )
+
+
+@transaction.atomic
+def account_connect(
+    *,
+    provider: str,
+    name: str,
+    base_url: str = "",
+    settings: dict[str, Any] | None = None,
+    secrets: dict[str, str],
+    actor=None,
+    verify: bool = False,
+    is_demo: bool = False,
+) -> ConnectedAccount:
+    """Store a new account with its first credential (active).
+
+    Raises :class:`AccountInputError` and saves nothing on bad input. With ``verify``
+    a check is queued (after commit) to prove the credential.
+    """
+    clean = account_clean(
+        provider=provider, name=name, base_url=base_url, settings=settings or {}, secrets=secrets
+    )
+    try:
+        with transaction.atomic():
+            account = ConnectedAccount.objects.create(
+                provider=clean.provider,
+                name=clean.name,
+                base_url=clean.base_url,
+                settings=clean.settings,
+                created_by=actor,
+                is_demo=is_demo,
+                health=(
+                    Health.UNKNOWN
+                    if get_provider(clean.provider).can_verify()
+                    else Health.UNVERIFIABLE
+                ),
+            )
+    except IntegrityError:
+        # Lost a race with another connect of the same name.
+        raise AccountInputError({"name": f"an account named {clean.name!r} already exists"}) from None
+    credential_build(
+        account=account, secrets=clean.secrets, state=CredentialState.ACTIVE, actor=actor
+    ).save()
+    if verify:
+        account_check_request(account=account, actor=actor)
+    return account
+
+
+@transaction.atomic
+def account_update(
+    *, account: ConnectedAccount, name: str, base_url: str, settings: dict[str, Any], actor=None
+) -> ConnectedAccount:
+    clean = account_clean(
+        provider=account.provider,
+        name=name,
+        base_url=base_url,
+        settings=settings,
+        secrets=None,
+        instance=account,
+    )
+    account.name = clean.name
+    account.base_url = clean.base_url
+    account.settings = clean.settings
+    account.save(update_fields=["name", "base_url", "settings", "updated_at"])
+    return account
+
+
+def account_set_enabled(*, account: ConnectedAccount, enabled: bool, actor=None) -> None:
+    account.is_enabled = enabled
+    account.save(update_fields=["is_enabled", "updated_at"])
+
+
+def account_check_request(
+    *, account: ConnectedAccount, actor=None, credential: Credential | None = None
+) -> AccountCheck:
+    """Queue a verify call for the account (its active credential, or ``credential``)."""
+    from dashboard.accounts.tasks import run_account_check
+
+    check = AccountCheck.objects.create(account=account, credential=credential, requested_by=actor)
+    transaction.on_commit(lambda: run_account_check.delay(check.pk))
+    return check
+
+
+def active_credential(account: ConnectedAccount) -> Credential:
+    credential = account.credentials.filter(state=CredentialState.ACTIVE).first()
+    if credential is None:
+        raise NoActiveCredential(f"{account.name} has no active credential")
+    return credential
+
+
+def provider_client(
+    account: ConnectedAccount, *, credential: Credential | None = None, **session_options: Any
+):
+    """A client for ``account`` using ``credential`` or, looked up now, the active one.
+
+    Every exchange the client makes is recorded as an ApiCall with the credential's
+    fingerprint.
+    """
+    credential = credential or active_credential(account)
+    provider_class = account.provider_class
+    session_options.setdefault("connect_timeout", django_settings.PROVIDER_CONNECT_TIMEOUT)
+    session_options.setdefault("read_timeout", django_settings.PROVIDER_READ_TIMEOUT)
+    return provider_class.build_client(
+        base_url=account.base_url,
+        settings=account.settings,
+        secrets=decrypt_secrets(credential.ciphertext),
+        hook=partial(
+            record_exchange, account_id=account.pk, credential_fingerprint=credential.fingerprint
+        ),
+        **session_options,
+    )
+
+
+def account_check_run(*, check_id: int) -> AccountCheck:
+    """Run one queued check: the provider's verify call with the chosen credential.
+
+    Idempotent: a check that already finished is returned as it is (a redelivered
+    task message does nothing twice).
+    """
+    with transaction.atomic():
+        check = AccountCheck.objects.select_for_update().select_related("account").get(pk=check_id)
+        if check.is_done:
+            return check
+        check.status = CheckStatus.RUNNING
+        check.save(update_fields=["status"])
+    account = check.account
+    provider_class = account.provider_class
+    started = time.perf_counter()
+    if not provider_class.can_verify():
+        return _finish_check(
+            check,
+            CheckStatus.UNSUPPORTED,
+            summary={"reason": provider_class.verify_unsupported_reason},
+            health=Health.UNVERIFIABLE,
+        )
+    try:
+        credential = check.credential or active_credential(account)
+    except NoActiveCredential as exc:
+        return _finish_check(
+            check,
+            CheckStatus.FAILED,
+            problem={"kind": "configuration", "title": "No active credential", "detail": str(exc)},
+            health=Health.FAILING,
+        )
+    if check.credential_id is None:
+        check.credential = credential
+    with call_context(subject_type="account_check", subject_id=check.pk):
+        try:
+            summary = provider_class.verify(provider_client(account, credential=credential))
+        except ProviderError as exc:
+            return _finish_check(
+                check,
+                CheckStatus.FAILED,
+                problem=exc.problem.to_dict(),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                health=Health.FAILING,
+            )
+    return _finish_check(
+        check,
+        CheckStatus.OK,
+        summary=summary or {},
+        latency_ms=(time.perf_counter() - started) * 1000,
+        health=Health.HEALTHY,
+    )
+
+
+def _finish_check(
+    check: AccountCheck,
+    status: str,
+    *,
+    health: str,
+    summary: dict | None = None,
+    problem: dict | None = None,
+    latency_ms: float | None = None,
+) -> AccountCheck:
+    now = timezone.now()
+    check.status = status
+    check.summary = summary or {}
+    check.problem = problem
+    check.latency_ms = latency_ms
+    check.finished_at = now
+    check.save(
+        update_fields=["status", "summary", "problem", "latency_ms", "finished_at", "credential"]
+    )
+    # Only a check of the account's active credential speaks for the account's health.
+    credential = check.credential
+    if credential is None or credential.state == CredentialState.ACTIVE:
+        ConnectedAccount.objects.filter(pk=check.account_id).update(
+            health=health, last_checked_at=now
+        )
+    if credential is not None and status == CheckStatus.OK:
+        Credential.objects.filter(pk=credential.pk).update(verified_at=now)
+    return check

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from dashboard.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("", views.account_list, name="list"),
+    path("connect/", views.account_connect_choose, name="connect"),
+    path("connect/<str:provider>/", views.account_connect, name="connect_provider"),
+    path("<int:pk>/", views.account_detail, name="detail"),
+    path("<int:pk>/edit/", views.account_edit, name="edit"),
+    path("<int:pk>/toggle/", views.account_toggle, name="toggle"),
+    path("<int:pk>/test/", views.account_test, name="test"),
+    path("<int:pk>/checks/<int:check_pk>/", views.account_check, name="check"),
+]

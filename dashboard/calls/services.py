@@ -1,0 +1,72 @@
+"""Writing the call log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from dashboard.calls.context import current
+from dashboard.calls.models import ApiCall
+from integrations.http import Exchange
+
+
+def _current_task_id() -> str:
+    from celery import current_task
+
+    request = getattr(current_task, "request", None)
+    return (getattr(request, "id", None) or "") if current_task else ""
+
+
+def record_exchange(
+    exchange: Exchange, *, account_id: int | None, credential_fingerprint: str = ""
+) -> ApiCall:
+    """Store one exchange (already redacted by ``integrations.http``) as an ApiCall."""
+    ctx = current()
+    problem = exchange.problem
+    return ApiCall.objects.create(
+        account_id=account_id,
+        provider=exchange.provider,
+        operation=exchange.operation[:80],
+        credential_fingerprint=credential_fingerprint,
+        method=exchange.method,
+        url=exchange.url,
+        request_headers=exchange.request_headers,
+        request_body=exchange.request_body,
+        request_bytes=exchange.request_bytes,
+        status=exchange.status,
+        response_headers=exchange.response_headers,
+        response_body=exchange.response_body,
+        response_bytes=exchange.response_bytes,
+        response_truncated=exchange.response_truncated,
+        started_at=exchange.started_at,
+        duration_ms=round(exchange.duration_ms, 3),
+        outcome=exchange.outcome,
+        problem_kind=problem.kind if problem else "",
+        problem_title=(problem.title[:300] if problem else ""),
+        problem_type_uri=(problem.type_uri[:300] if problem else ""),
+        problem_code=(problem.provider_code[:60] if problem else ""),
+        problem_detail=(problem.detail if problem else ""),
+        problem_docs_url=(problem.docs_url[:500] if problem else ""),
+        problem_retryable=bool(problem and problem.retryable),
+        problem=problem.to_dict() if problem else None,
+        task_id=_current_task_id(),
+        correlation_id=exchange.context.get("correlation_id") or ctx.correlation_id,
+        subject_type=exchange.context.get("subject_type") or ctx.subject_type,
+        subject_id=str(exchange.context.get("subject_id") or ctx.subject_id),
+    )
+
+
+def calls_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
+    """Delete raw calls older than the retention period, in batches; returns the count."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted = 0
+    while True:
+        ids = list(
+            ApiCall.objects.filter(started_at__lt=cutoff).values_list("id", flat=True)[
+                :batch_size
+            ]
+        )
+        if not ids:
+            return deleted
+        deleted += ApiCall.objects.filter(id__in=ids).delete()[0]

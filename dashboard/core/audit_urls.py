@@ -1,0 +1,6 @@
+from django.urls import path
+
+from dashboard.core import audit_views
+
+app_name = "audit"
+urlpatterns = [path("", audit_views.audit_list, name="list")]

@@ -1,0 +1,76 @@
+"""Structured logging: JSON in production, readable in a terminal, secrets redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+# Keys whose values never reach a log line, whatever logged them.
+SECRET_LOG_KEYS = frozenset(
+    {
+        "api_key",
+        "authorization",
+        "password",
+        "secret",
+        "secret_key",
+        "source_key",
+        "public_key",
+        "token",
+        "secrets",
+        "ciphertext",
+    }
+)
+
+
+def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event_dict):
+        if key.lower() in SECRET_LOG_KEYS:
+            event_dict[key] = "[REDACTED]"
+    return event_dict
+
+
+def configure_structlog(*, level: str, fmt: str) -> dict[str, Any]:
+    """Configure structlog and return the ``LOGGING`` dict for Django."""
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        redact_secrets,
+    ]
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    renderer = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    renderer,
+                ],
+                "foreign_pre_chain": shared,
+            }
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            "urllib3": {"level": "WARNING"},
+            "werkzeug": {"level": "WARNING"},
+        },
+    }

@@ -1,0 +1,95 @@
+"""``make run``: migrate, seed the demo, then run the web server, a Celery worker and
+the beat scheduler together until Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the whole console (web, worker, beat) on the embedded default."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default="127.0.0.1")
+
+    def handle(self, *args, port, host, **options):
+        url = f"http://{host}:{port}"
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_demo", base_url=url)
+        bin_dir = os.path.dirname(sys.executable)
+        processes = {
+            "web": [
+                os.path.join(bin_dir, "gunicorn"),
+                "dashboard.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                # One process, many threads: the sandboxes keep their state in memory.
+                "--workers",
+                "1",
+                "--threads",
+                "16",
+                "--timeout",
+                "120",
+                "--access-logfile",
+                "-",
+            ],
+            "worker": [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "dashboard",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+        }
+        children = {
+            name: subprocess.Popen(cmd, start_new_session=True)  # noqa: S603
+            for name, cmd in processes.items()
+        }
+
+        def stop(*_):
+            for child in children.values():
+                if child.poll() is None:
+                    os.killpg(child.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            for child in children.values():
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, signal.SIGKILL)
+
+        signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+        try:
+            self._wait_until_up(f"{url}/healthz")
+            self.stdout.write(self.style.SUCCESS(f"\nSwitchyard is running on {url}  (Ctrl-C stops)\n"))
+            while all(child.poll() is None for child in children.values()):
+                time.sleep(0.5)
+            dead = [n for n, c in children.items() if c.poll() is not None]
+            self.stderr.write(f"{', '.join(dead)} stopped; stopping the rest.")
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            stop()
+
+    def _wait_until_up(self, url: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+                    return
+            except OSError:
+                time.sleep(0.3)

@@ -1,0 +1,78 @@
+"""Demo users (one per role) and one sandbox account per provider.
+
+Passwords are generated once, kept in ``var/demo-users.txt`` (mode 600) and printed
+on every run so ``make run`` can show them again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from dashboard.accounts.models import ConnectedAccount
+from dashboard.accounts.services import account_connect
+from dashboard.core.roles import ROLES, sync_roles
+from integrations.registry import all_providers
+
+
+class Command(BaseCommand):
+    help = "Create demo users and sandbox accounts (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    @transaction.atomic
+    def handle(self, *args, base_url, **options):
+        passwords = self._passwords()
+        sync_roles()
+        for role in ROLES:
+            user, created = User.objects.get_or_create(username=role)
+            if created or not user.check_password(passwords[role]):
+                user.set_password(passwords[role])
+                user.save()
+            user.groups.set([Group.objects.get(name=role)])
+        for provider in all_providers():
+            sandbox = importlib.import_module(provider.sandbox_module)
+            name = f"{provider.label} (sandbox)"
+            url = f"{base_url.rstrip('/')}/sandbox/{provider.key}"
+            existing = ConnectedAccount.objects.filter(name=name).first()
+            if existing:
+                # The port may differ from the last run.
+                if existing.base_url != url:
+                    existing.base_url = url
+                    existing.save(update_fields=["base_url"])
+                continue
+            account_connect(
+                provider=provider.key,
+                name=name,
+                base_url=url,
+                settings=dict(sandbox.DEMO_SETTINGS),
+                secrets=dict(sandbox.DEMO_SECRETS),
+                is_demo=True,
+            )
+        self.stdout.write("Demo users (username / password):")
+        for role in ROLES:
+            self.stdout.write(f"  {role:<9} {passwords[role]}")
+
+    def _passwords(self) -> dict[str, str]:
+        path = settings.VAR_DIR / "demo-users.txt"
+        stored = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                role, _, password = line.partition(" ")
+                if role and password:
+                    stored[role] = password
+        changed = False
+        for role in ROLES:
+            if role not in stored:
+                stored[role] = f"{role}-{secrets.token_urlsafe(9)}"
+                changed = True
+        if changed:
+            path.write_text("".join(f"{r} {p}\n" for r, p in stored.items()))
+            path.chmod(0o600)
+        return stored

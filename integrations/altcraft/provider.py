@@ -1,0 +1,117 @@
+"""Altcraft Platform as the console sees it: settings, secrets, capabilities."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from integrations.altcraft.client import FORMATS, AltcraftClient
+from integrations.http import ExchangeHook
+from integrations.provider import (
+    Capability,
+    Field,
+    Provider,
+    SettingsError,
+    clean_base_url,
+    clean_positive_int,
+)
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+def clean_token(value: str) -> str:
+    if not _TOKEN_RE.match(value):
+        raise ValueError(
+            "must be the API token from Settings → Tokens (letters and digits, no spaces)"
+        )
+    return value
+
+
+class AltcraftProvider(Provider):
+    key = "altcraft"
+    label = "Altcraft"
+    # providers/altcraft.md: requests — the host is the customer's own (or their cloud
+    # host), so there is no default and the console asks for one.
+    default_base_url = ""
+    base_url_help = (
+        "Your Altcraft host, e.g. https://example.altcraft.com "
+        "(the console appends /api/v1.1/profiles/<method>)."
+    )
+    settings: ClassVar[tuple[Field, ...]] = (
+        Field(
+            "db_id",
+            "Profile database id",
+            help_text="The numeric id of the profile database (db_id) the console works in.",
+            clean=clean_positive_int,
+        ),
+        Field(
+            "resource_id",
+            "Resource id",
+            help_text="Optional: scopes email and phone matching to one resource.",
+            required=False,
+            clean=clean_positive_int,
+        ),
+        Field(
+            "format",
+            "Body format",
+            help_text="How requests and answers are encoded: json (default) or xml.",
+            required=False,
+            choices=FORMATS,
+            default="json",
+        ),
+    )
+    secrets: ClassVar[tuple[Field, ...]] = (
+        Field(
+            "token",
+            "API token",
+            help_text="Created under Settings → Tokens; sent in the request body, never the URL.",
+            clean=clean_token,
+        ),
+    )
+    capabilities = frozenset(
+        {
+            Capability.PROFILE_LOOKUP,
+            Capability.PROFILE_BROWSE,
+            Capability.PROFILE_WRITE,
+            Capability.VERIFY,
+        }
+    )
+    sandbox_module = "integrations.altcraft.sandbox"
+
+    @classmethod
+    def build_client(
+        cls,
+        *,
+        base_url: str,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+        hook: ExchangeHook | None = None,
+        context: Mapping[str, Any] | None = None,
+        **session_options: Any,
+    ) -> AltcraftClient:
+        if not (base_url or "").strip():
+            raise SettingsError({"base_url": "is required: Altcraft runs on your own host"})
+        try:
+            base_url = clean_base_url(base_url)
+        except ValueError as exc:
+            raise SettingsError({"base_url": str(exc)}) from None
+        clean_settings = cls.clean_settings(settings)
+        clean_secrets = cls.clean_secrets(secrets)
+        session = cls.session(
+            base_url=base_url, secrets=clean_secrets, hook=hook, context=context, **session_options
+        )
+        return AltcraftClient(session, settings=clean_settings, secrets=clean_secrets)
+
+    @classmethod
+    def verify(cls, client: AltcraftClient) -> dict[str, Any]:
+        """One ``list`` of a single profile: proves the token and that db_id is reachable.
+
+        Raises AuthError (401/403), ConfigurationError (413: the database is not in the
+        resource) or another ProviderError.
+        """
+        page = client.list_profiles(limit=1)
+        return {"profiles_seen": len(page.profiles)}
+
+
+PROVIDER = AltcraftProvider

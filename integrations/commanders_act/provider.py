@@ -1,0 +1,73 @@
+"""Commanders Act as the console sees it: a source to send events to (TRACK only)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from integrations.commanders_act.client import CommandersActClient
+from integrations.http import ExchangeHook
+from integrations.provider import Capability, Field, Provider
+
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def clean_site_id(value: str) -> str:
+    """Digits only, above zero; kept as the string the user typed (it goes in tc_s)."""
+    value = str(value).strip()
+    if not _DIGITS.match(value):
+        raise ValueError("must be the site id: digits only, such as 1234")
+    if int(value) < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+class CommandersAct(Provider):
+    key = "commanders_act"
+    label = "Commanders Act"
+    default_base_url = "https://collect.commander1.com"
+    base_url_help = (
+        "The collection host; the console appends /events and /events/batch. "
+        "Leave the default unless Commanders Act gave you another host."
+    )
+    settings = (
+        Field(
+            "site_id",
+            "Site ID",
+            help_text="The site id (tc_s) shown in Commanders Act, such as 1234.",
+            clean=clean_site_id,
+        ),
+    )
+    secrets = (
+        Field(
+            "source_key",
+            "Source key",
+            help_text="The source key shown in the settings of your HTTP Tracking API source.",
+        ),
+    )
+    capabilities = frozenset({Capability.TRACK})
+    verify_unsupported_reason = (
+        "Commanders Act answers 200 to every request, even with a wrong source key, so "
+        "the console cannot prove the key works: send a test event and look for it in "
+        "Commanders Act's event inspector."
+    )
+    sandbox_module = "integrations.commanders_act.sandbox"
+
+    @classmethod
+    def build_client(
+        cls,
+        *,
+        base_url: str,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+        hook: ExchangeHook | None = None,
+        context: Mapping[str, Any] | None = None,
+        **session_options: Any,
+    ) -> CommandersActClient:
+        session = cls.session(
+            base_url=base_url, secrets=secrets, hook=hook, context=context, **session_options
+        )
+        return CommandersActClient(
+            session, site_id=str(settings["site_id"]), source_key=secrets["source_key"]
+        )

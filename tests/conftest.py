@@ -1,0 +1,233 @@
+"""Fixtures for the whole suite: role users, a real Celery worker, sandboxes on free
+ports, a real Chromium, and a guard that refuses any non-loopback connection."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django would otherwise
+# refuse ORM calls from the live-server fixtures in the same thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+# --- no network but loopback ----------------------------------------------------------
+def _is_loopback(address) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX socket path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class OutboundConnectionRefused(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _only_loopback_connections(monkeypatch):
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def connect(sock, address):
+        if not _is_loopback(address):
+            raise OutboundConnectionRefused(f"tests may only connect to loopback, not {address!r}")
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        if not _is_loopback(address):
+            raise OutboundConnectionRefused(f"tests may only connect to loopback, not {address!r}")
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+# --- users per role -----------------------------------------------------------------
+def make_user(role: str | None, username: str | None = None):
+    from django.contrib.auth.models import Group, User
+
+    from dashboard.core.roles import sync_roles
+
+    if role and not Group.objects.filter(name=role).exists():
+        sync_roles()  # a transactional test flushed the migration's groups
+    user = User.objects.create_user(username=username or f"{role or 'nobody'}-user", password=PASSWORD)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def marketer(db):
+    return make_user("marketer")
+
+
+@pytest.fixture
+def support(db):
+    return make_user("support")
+
+
+@pytest.fixture
+def admin(db):
+    return make_user("admin")
+
+
+@pytest.fixture
+def role_users(marketer, support, admin):
+    return {"marketer": marketer, "support": support, "admin": admin}
+
+
+@pytest.fixture
+def client_for(client):
+    """``client_for(user)``: the test client logged in as ``user``."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+# --- Celery ---------------------------------------------------------------------------
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real Celery worker (in a thread) consuming the configured broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from dashboard.celery import app
+
+    # Connections opened by the worker thread must close after each task, or the test
+    # database cannot be flushed or dropped.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=15,
+    ) as worker:
+        yield worker
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+# --- provider sandboxes ------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sandboxes():
+    """Every provider's emulator on its own free loopback port, for the whole run."""
+    from integrations.registry import all_providers
+    from integrations.sandbox import serve
+
+    running = {p.key: serve(p.sandbox_app()) for p in all_providers()}
+    yield running
+    for sandbox in running.values():
+        sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(sandboxes):
+    """The sandboxes with faults and credential rules cleared before each test."""
+    for running in sandboxes.values():
+        running.app.faults.clear()
+        running.app.rejected_credentials = set()
+        running.app.accepted_credentials = None
+    return sandboxes
+
+
+@pytest.fixture
+def demo_account(db, sandbox):
+    """``demo_account("croct")``: an account connected to that provider's sandbox."""
+    import importlib
+
+    from dashboard.accounts.services import account_connect
+    from integrations.registry import get_provider
+
+    def connect(provider_key: str, name: str | None = None, **overrides):
+        provider = get_provider(provider_key)
+        demo = importlib.import_module(provider.sandbox_module)
+        return account_connect(
+            provider=provider_key,
+            name=name or f"{provider.label} test",
+            base_url=sandbox[provider_key].url,
+            settings=overrides.pop("settings", dict(demo.DEMO_SETTINGS)),
+            secrets=overrides.pop("secrets", dict(demo.DEMO_SECRETS)),
+            **overrides,
+        )
+
+    return connect
+
+
+# --- browser --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("SWITCHYARD_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message + ": browser journeys skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def browser_login(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
