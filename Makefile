@@ -30,3 +30,7 @@ format: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var artifacts
+
+## Benchmarks on PostgreSQL + Redis (not part of `make test`); figures in bench-results/.
+bench: $(VENV)/.installed
+	$(PY) -m tests.benchmarks.run

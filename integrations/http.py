@@ -12,6 +12,7 @@ of holding a worker).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -192,10 +193,8 @@ class Redactor:
         text = text[: RECORDED_BODY_LIMIT * 2]
         stripped = text.lstrip()
         if stripped[:1] in "{[":
-            try:
+            with contextlib.suppress(ValueError):
                 text = json.dumps(_redact_fields(json.loads(text)), ensure_ascii=False)
-            except ValueError:
-                pass
         elif stripped.startswith("<"):
             text = _XML_SECRET.sub(lambda m: f"<{m.group(1)}>{REDACTED}</{m.group(1)}>", text)
         elif "x-www-form-urlencoded" in content_type:
@@ -412,6 +411,4 @@ class ProviderSession:
         except Exception:
             # Losing a log row must not turn a provider success into a failure; the
             # log line says which call went unrecorded.
-            logger.exception(
-                "exchange_not_recorded", extra={"operation": exchange.operation}
-            )
+            logger.exception("exchange_not_recorded", extra={"operation": exchange.operation})

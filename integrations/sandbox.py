@@ -20,6 +20,7 @@ listed with ``POST <sandbox>/_sandbox/credentials {"reject": [...]}``; posting
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import threading
@@ -219,10 +220,8 @@ class SandboxApp:
             if sock is not None:
                 import socket
 
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             return Response(b"", status=500)
         return None
 
@@ -267,9 +266,7 @@ class SandboxApp:
             {
                 "reject": sorted(self.rejected_credentials),
                 "accept_only": (
-                    None
-                    if self.accepted_credentials is None
-                    else sorted(self.accepted_credentials)
+                    None if self.accepted_credentials is None else sorted(self.accepted_credentials)
                 ),
             }
         )
@@ -319,7 +316,5 @@ def run_cli(create_app: Callable[..., SandboxApp], default_port: int) -> None:
     app = create_app(seed=options.seed)
     server = make_server(options.host, options.port, app, threaded=True)
     print(f"{app.provider} sandbox on http://{options.host}:{server.server_port}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass

@@ -71,7 +71,9 @@ def make_user(role: str | None, username: str | None = None):
 
     if role and not Group.objects.filter(name=role).exists():
         sync_roles()  # a transactional test flushed the migration's groups
-    user = User.objects.create_user(username=username or f"{role or 'nobody'}-user", password=PASSWORD)
+    user = User.objects.create_user(
+        username=username or f"{role or 'nobody'}-user", password=PASSWORD
+    )
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user

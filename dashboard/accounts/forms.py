@@ -72,9 +72,7 @@ class AccountForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        settings = {
-            f.name: data.get(f"setting_{f.name}", "") for f in self.provider_class.settings
-        }
+        settings = {f.name: data.get(f"setting_{f.name}", "") for f in self.provider_class.settings}
         secrets = (
             {f.name: data.get(f"secret_{f.name}", "") for f in self.provider_class.secrets}
             if self.with_secrets

@@ -19,8 +19,7 @@ def accounts_overview(*, user) -> list[dict]:
     latest: dict[int, AccountCheck] = {}
     for check in AccountCheck.objects.filter(
         pk__in=[
-            row["last"]
-            for row in AccountCheck.objects.values("account").annotate(last=Max("pk"))
+            row["last"] for row in AccountCheck.objects.values("account").annotate(last=Max("pk"))
         ]
     ):
         latest[check.account_id] = check

@@ -82,7 +82,9 @@ def account_clean(
             errors["name"] = f"an account named {name!r} already exists"
     base_url = (base_url or "").strip() or provider_class.default_base_url
     if not base_url:
-        errors["base_url"] = f"is required for {provider_class.label} ({provider_class.base_url_help})"
+        errors["base_url"] = (
+            f"is required for {provider_class.label} ({provider_class.base_url_help})"
+        )
     else:
         try:
             base_url = clean_base_url(base_url)
@@ -166,7 +168,9 @@ def account_connect(
             )
     except IntegrityError:
         # Lost a race with another connect of the same name.
-        raise AccountInputError({"name": f"an account named {clean.name!r} already exists"}) from None
+        raise AccountInputError(
+            {"name": f"an account named {clean.name!r} already exists"}
+        ) from None
     credential_build(
         account=account, secrets=clean.secrets, state=CredentialState.ACTIVE, actor=actor
     ).save()

@@ -122,7 +122,9 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(perm("manage_accounts"), raise_exception=True)
 def account_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(ConnectedAccount, pk=pk)
-    services.account_set_enabled(account=account, enabled=not account.is_enabled, actor=request.user)
+    services.account_set_enabled(
+        account=account, enabled=not account.is_enabled, actor=request.user
+    )
     state = "enabled" if account.is_enabled else "disabled"
     messages.success(request, f"{account.name} is now {state}.")
     return redirect("accounts:detail", pk=account.pk)
@@ -142,7 +144,9 @@ def account_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required(perm("view_accounts"), raise_exception=True)
 def account_check(request: HttpRequest, pk: int, check_pk: int) -> HttpResponse:
-    check = get_object_or_404(AccountCheck.objects.select_related("account"), pk=check_pk, account_id=pk)
+    check = get_object_or_404(
+        AccountCheck.objects.select_related("account"), pk=check_pk, account_id=pk
+    )
     response = render(
         request, "accounts/detail.html#check", {"check": check, "account": check.account}
     )

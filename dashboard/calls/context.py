@@ -17,13 +17,14 @@ class CallContext:
     subject_id: str = ""
 
 
-_current: contextvars.ContextVar[CallContext] = contextvars.ContextVar(
-    "switchyard_call_context", default=CallContext()
+_EMPTY = CallContext()
+_current: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
+    "switchyard_call_context", default=None
 )
 
 
 def current() -> CallContext:
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
 def new_correlation_id() -> str:
@@ -35,7 +36,7 @@ def call_context(
     *, correlation_id: str = "", subject_type: str = "", subject_id: object = ""
 ) -> Iterator[CallContext]:
     """Calls made inside this block are recorded with these ids."""
-    parent = _current.get()
+    parent = current()
     ctx = CallContext(
         correlation_id=correlation_id or parent.correlation_id or new_correlation_id(),
         subject_type=subject_type or parent.subject_type,

@@ -63,9 +63,7 @@ def calls_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
     deleted = 0
     while True:
         ids = list(
-            ApiCall.objects.filter(started_at__lt=cutoff).values_list("id", flat=True)[
-                :batch_size
-            ]
+            ApiCall.objects.filter(started_at__lt=cutoff).values_list("id", flat=True)[:batch_size]
         )
         if not ids:
             return deleted

@@ -21,7 +21,9 @@ def _filters_from(request: HttpRequest, **forced) -> tuple[selectors.CallFilters
     account = params.get("account", "")
     values = {
         "account": int(account) if account.isdigit() else None,
-        "provider": params.get("provider", "") if params.get("provider", "") in dict(provider_choices()) else "",
+        "provider": params.get("provider", "")
+        if params.get("provider", "") in dict(provider_choices())
+        else "",
         "operation": params.get("operation", "")[:80],
         "outcome": params.get("outcome", "") if params.get("outcome", "") in Outcome.values else "",
         "problem_kind": params.get("kind", "") if params.get("kind", "") in KIND_LABELS else "",

@@ -29,3 +29,6 @@ class Access(models.Model):
             ("export_data", "Export profile and event data"),
             ("view_audit", "Read the audit trail"),
         ]
+
+    def __str__(self) -> str:
+        return "Switchyard access"

@@ -57,8 +57,8 @@ class ContentContext:
     """providers/croct.md: fetch content, ``context``."""
 
     time_zone: str | None = None
-    page: PageContext | None = None
-    campaign: CampaignContext | None = None
+    page: PageContext | Mapping[str, str] | None = None
+    campaign: CampaignContext | Mapping[str, str] | None = None
     attributes: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -67,13 +67,14 @@ class ContentContext:
         if self.time_zone is not None:
             data["timeZone"] = payloads.validate_time_zone(self.time_zone, "context.timeZone")
         if self.page is not None:
-            if not self.page.url:
+            page = _fields(self.page, ("url", "title", "referrer"), "context.page")
+            if not page.get("url"):
                 raise PayloadError("context.page.url", "is required when a page is given")
-            data["page"] = _without_none(
-                {"url": self.page.url, "title": self.page.title, "referrer": self.page.referrer}
-            )
+            data["page"] = page
         if self.campaign is not None:
-            campaign = _without_none(vars(self.campaign))
+            campaign = _fields(
+                self.campaign, ("name", "source", "medium", "content", "term"), "context.campaign"
+            )
             if campaign:
                 data["campaign"] = campaign
         if self.attributes is not None:
@@ -81,8 +82,21 @@ class ContentContext:
         return data
 
 
-def _without_none(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None}
+def _fields(value: Any, names: tuple[str, ...], path: str) -> dict[str, str]:
+    """The set string fields of a PageContext/CampaignContext (or a plain mapping)."""
+    data = value if isinstance(value, Mapping) else vars(value)
+    for key in data:
+        if key not in names:
+            raise PayloadError(f"{path}.{key}", "is not a known field")
+    out = {}
+    for name in names:
+        item = data.get(name)
+        if item is None:
+            continue
+        if not isinstance(item, str):
+            raise PayloadError(f"{path}.{name}", "must be a string")
+        out[name] = item
+    return out
 
 
 def identity_headers(client_id: str | None, user_token: str | None) -> dict[str, str]:
@@ -174,12 +188,10 @@ class ContentResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContentResult:
         """Raises KeyError/TypeError on a body without ``content`` (read as malformed)."""
-        content = data["content"]
-        if not isinstance(content, dict):
-            raise TypeError("content is not an object")
-        metadata = data.get("metadata") or {}
-        experience = metadata.get("experience") or {}
-        experiment = experience.get("experiment") or {}
+        content = _object(data["content"], "content")
+        metadata = _object(data.get("metadata") or {}, "metadata")
+        experience = _object(metadata.get("experience") or {}, "metadata.experience")
+        experiment = _object(experience.get("experiment") or {}, "metadata.experience.experiment")
         return cls(
             content=content,
             component=content.get("_component"),
@@ -192,6 +204,13 @@ class ContentResult:
             schema=metadata.get("schema"),
             raw=data,
         )
+
+
+def _object(value: Any, name: str) -> dict[str, Any]:
+    # TypeError is read as a malformed answer by ProviderSession.call.
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} is not an object")
+    return value
 
 
 @dataclass(frozen=True)

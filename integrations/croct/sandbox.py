@@ -19,7 +19,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from integrations.croct import payloads, tokens
+from integrations.croct import payloads, tokens, wire
 from integrations.croct.sandbox_content import build_catalog, resolve
 from integrations.croct.sandbox_cql import CqlError, evaluate
 from integrations.croct.sandbox_export import DAY_MS, METADATA, BadCursor, ExportData
@@ -265,7 +265,7 @@ class CroctSandbox(SandboxApp):
         suspended = self._suspension()
         if suspended is not None:
             return suspended
-        violations = payloads.content_body_violations(body)
+        violations = wire.content_body_violations(body)
         if violations:
             raise _invalid(violations)
         preview = None
@@ -277,7 +277,7 @@ class CroctSandbox(SandboxApp):
 
     def _static(self, request: Request) -> Response:
         body = self._json(request)
-        violations = payloads.content_body_violations(body, static=True)
+        violations = wire.content_body_violations(body, static=True)
         if violations:
             raise _invalid(violations)
         return json_response(self._resolve(body, None, None))
@@ -321,7 +321,7 @@ class CroctSandbox(SandboxApp):
         suspended = self._suspension()
         if suspended is not None:
             return suspended
-        violations = payloads.evaluate_body_violations(body)
+        violations = wire.evaluate_body_violations(body)
         if violations:
             raise _invalid(violations)
         try:
@@ -343,7 +343,7 @@ class CroctSandbox(SandboxApp):
         suspended = self._suspension()
         if suspended is not None:
             return suspended
-        violations = payloads.track_body_violations(body)
+        violations = wire.track_body_violations(body)
         if violations:
             raise CroctProblem(
                 400,

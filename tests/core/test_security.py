@@ -31,9 +31,7 @@ def test_a_wrong_password_re_renders_the_form_with_a_message(client, marketer):
 def test_repeated_failures_lock_the_login_out(client, marketer, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("login"), {"username": marketer.username, "password": "wrong"})
-    response = client.post(
-        reverse("login"), {"username": marketer.username, "password": PASSWORD}
-    )
+    response = client.post(reverse("login"), {"username": marketer.username, "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many failed log-ins" in response.content.decode()
     assert client.get(reverse("overview")).status_code == 302

@@ -5,51 +5,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiCall',
+            name="ApiCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=40)),
-                ('operation', models.CharField(max_length=80)),
-                ('credential_fingerprint', models.CharField(blank=True, max_length=32)),
-                ('method', models.CharField(max_length=10)),
-                ('url', models.TextField()),
-                ('request_headers', models.JSONField(default=dict)),
-                ('request_body', models.TextField(blank=True)),
-                ('request_bytes', models.PositiveIntegerField(default=0)),
-                ('status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_headers', models.JSONField(default=dict)),
-                ('response_body', models.TextField(blank=True)),
-                ('response_bytes', models.PositiveIntegerField(default=0)),
-                ('response_truncated', models.BooleanField(default=False)),
-                ('started_at', models.DateTimeField()),
-                ('duration_ms', models.FloatField()),
-                ('outcome', models.CharField(choices=[('ok', 'OK'), ('failed', 'Failed'), ('suspended', 'Suspended')], max_length=12)),
-                ('problem_kind', models.CharField(blank=True, max_length=30)),
-                ('problem_title', models.CharField(blank=True, max_length=300)),
-                ('problem_type_uri', models.CharField(blank=True, max_length=300)),
-                ('problem_code', models.CharField(blank=True, max_length=60)),
-                ('problem_detail', models.TextField(blank=True)),
-                ('problem_docs_url', models.CharField(blank=True, max_length=500)),
-                ('problem_retryable', models.BooleanField(default=False)),
-                ('problem', models.JSONField(blank=True, null=True)),
-                ('task_id', models.CharField(blank=True, max_length=64)),
-                ('correlation_id', models.CharField(blank=True, max_length=64)),
-                ('subject_type', models.CharField(blank=True, max_length=40)),
-                ('subject_id', models.CharField(blank=True, max_length=64)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='api_calls', to='accounts.connectedaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(max_length=40)),
+                ("operation", models.CharField(max_length=80)),
+                ("credential_fingerprint", models.CharField(blank=True, max_length=32)),
+                ("method", models.CharField(max_length=10)),
+                ("url", models.TextField()),
+                ("request_headers", models.JSONField(default=dict)),
+                ("request_body", models.TextField(blank=True)),
+                ("request_bytes", models.PositiveIntegerField(default=0)),
+                ("status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_headers", models.JSONField(default=dict)),
+                ("response_body", models.TextField(blank=True)),
+                ("response_bytes", models.PositiveIntegerField(default=0)),
+                ("response_truncated", models.BooleanField(default=False)),
+                ("started_at", models.DateTimeField()),
+                ("duration_ms", models.FloatField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("ok", "OK"), ("failed", "Failed"), ("suspended", "Suspended")],
+                        max_length=12,
+                    ),
+                ),
+                ("problem_kind", models.CharField(blank=True, max_length=30)),
+                ("problem_title", models.CharField(blank=True, max_length=300)),
+                ("problem_type_uri", models.CharField(blank=True, max_length=300)),
+                ("problem_code", models.CharField(blank=True, max_length=60)),
+                ("problem_detail", models.TextField(blank=True)),
+                ("problem_docs_url", models.CharField(blank=True, max_length=500)),
+                ("problem_retryable", models.BooleanField(default=False)),
+                ("problem", models.JSONField(blank=True, null=True)),
+                ("task_id", models.CharField(blank=True, max_length=64)),
+                ("correlation_id", models.CharField(blank=True, max_length=64)),
+                ("subject_type", models.CharField(blank=True, max_length=40)),
+                ("subject_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="api_calls",
+                        to="accounts.connectedaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'indexes': [models.Index(fields=['-started_at', '-id'], name='apicall_recent'), models.Index(fields=['account', '-started_at', '-id'], name='apicall_account_recent'), models.Index(fields=['outcome', '-started_at', '-id'], name='apicall_outcome_recent'), models.Index(fields=['provider', '-started_at', '-id'], name='apicall_provider_recent'), models.Index(fields=['operation', '-started_at'], name='apicall_operation_recent'), models.Index(fields=['correlation_id'], name='apicall_correlation'), models.Index(fields=['subject_type', 'subject_id'], name='apicall_subject'), models.Index(fields=['credential_fingerprint', '-started_at'], name='apicall_cred')],
+                "ordering": ["-started_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-started_at", "-id"], name="apicall_recent"),
+                    models.Index(
+                        fields=["account", "-started_at", "-id"], name="apicall_account_recent"
+                    ),
+                    models.Index(
+                        fields=["outcome", "-started_at", "-id"], name="apicall_outcome_recent"
+                    ),
+                    models.Index(
+                        fields=["provider", "-started_at", "-id"], name="apicall_provider_recent"
+                    ),
+                    models.Index(
+                        fields=["operation", "-started_at"], name="apicall_operation_recent"
+                    ),
+                    models.Index(fields=["correlation_id"], name="apicall_correlation"),
+                    models.Index(fields=["subject_type", "subject_id"], name="apicall_subject"),
+                    models.Index(
+                        fields=["credential_fingerprint", "-started_at"], name="apicall_cred"
+                    ),
+                ],
             },
         ),
     ]

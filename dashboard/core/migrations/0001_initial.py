@@ -4,22 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Access',
+            name="Access",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
             ],
             options={
-                'permissions': [('view_overview', 'See the operations overview'), ('view_accounts', 'See connected accounts and their health'), ('manage_accounts', 'Connect accounts and manage their credentials'), ('use_preview', 'Preview slots, manage personas, run CQL'), ('view_previews', 'Read preview results'), ('view_events', 'Read the sent-events inspector'), ('send_events', 'Compose, send and replay events'), ('replay_customer_events', 'Replay events of a customer being looked up'), ('lookup_profiles', 'Look customers up across providers'), ('edit_profiles', 'Create or update provider profiles'), ('see_contact_details', 'See unmasked emails and phone numbers'), ('view_errors', 'Read the API call log and error history'), ('manage_errors', 'Resolve or ignore error groups'), ('export_data', 'Export profile and event data'), ('view_audit', 'Read the audit trail')],
-                'managed': False,
-                'default_permissions': (),
+                "permissions": [
+                    ("view_overview", "See the operations overview"),
+                    ("view_accounts", "See connected accounts and their health"),
+                    ("manage_accounts", "Connect accounts and manage their credentials"),
+                    ("use_preview", "Preview slots, manage personas, run CQL"),
+                    ("view_previews", "Read preview results"),
+                    ("view_events", "Read the sent-events inspector"),
+                    ("send_events", "Compose, send and replay events"),
+                    ("replay_customer_events", "Replay events of a customer being looked up"),
+                    ("lookup_profiles", "Look customers up across providers"),
+                    ("edit_profiles", "Create or update provider profiles"),
+                    ("see_contact_details", "See unmasked emails and phone numbers"),
+                    ("view_errors", "Read the API call log and error history"),
+                    ("manage_errors", "Resolve or ignore error groups"),
+                    ("export_data", "Export profile and event data"),
+                    ("view_audit", "Read the audit trail"),
+                ],
+                "managed": False,
+                "default_permissions": (),
             },
         ),
     ]

@@ -249,3 +249,11 @@ def test_it_raises_suspended_on_a_202_with_the_reason(client, sandbox, exchanges
     assert problem.detail == "tracking_and_personalization_suspended"
     assert problem.retryable is False
     assert exchanges[0].outcome == "suspended"
+
+
+def test_page_and_campaign_may_be_plain_mappings(client):
+    context = ContentContext(page={"url": "https://shop.example.com/pricing", "title": "Pricing"})
+    assert fetch(client, "pricing-banner", context=context).content_source == "experiment"
+    with pytest.raises(PayloadError) as caught:
+        fetch(client, context=ContentContext(campaign={"utm_source": "x"}))
+    assert caught.value.path == "context.campaign.utm_source"

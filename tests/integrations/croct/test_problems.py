@@ -142,7 +142,16 @@ def canned_client(status, body, **headers):
 
 
 @pytest.mark.parametrize(
-    "body", [b"", b"[1, 2]", b'{"metadata": {}}', b'{"content": "x"}', b'{"content": {']
+    "body",
+    [
+        b"",
+        b"[1, 2]",
+        b'{"metadata": {}}',
+        b'{"content": "x"}',
+        b'{"content": {',
+        b'{"content": {}, "metadata": "x"}',
+        b'{"content": {}, "metadata": {"experience": [1]}}',
+    ],
 )
 def test_content_bodies_that_are_not_content_are_malformed(body, client_id):
     with pytest.raises(errors.MalformedResponse):

@@ -170,3 +170,18 @@ def test_the_sandbox_caps_the_clients_it_counts_one_by_one(sandbox, client, monk
     assert len(stats["tracked_by_client"]) == 2
     assert stats["tracked_other_clients"] == 2
     assert stats["tracked_events"] == 4
+
+
+def test_concurrent_tracking_is_counted_exactly(client, sandbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [str(uuid.uuid4()) for _ in range(8)]
+
+    def send(index):
+        client.track(event({"type": "cartViewed"}, clients[index % 8]))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(send, range(200)))
+    stats = sandbox.app.stats()
+    assert stats["tracked_events"] == 200
+    assert set(stats["tracked_by_client"].values()) == {25}

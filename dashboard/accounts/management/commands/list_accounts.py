@@ -32,9 +32,12 @@ class Command(BaseCommand):
                     "fingerprint": active.fingerprint if active else None,
                 }
             )
-        text = "\n".join(
-            f"{r['name']:<30} {r['provider']:<15} {r['health']:<13} "
-            + ", ".join(f"{k} …{v}" for k, v in sorted(r["secrets_last4"].items()))
-            for r in rows
-        ) or "No accounts."
+        text = (
+            "\n".join(
+                f"{r['name']:<30} {r['provider']:<15} {r['health']:<13} "
+                + ", ".join(f"{k} …{v}" for k, v in sorted(r["secrets_last4"].items()))
+                for r in rows
+            )
+            or "No accounts."
+        )
         emit(self, rows, as_json=as_json, text=text)

@@ -75,7 +75,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
         try:
             self._wait_until_up(f"{url}/healthz")
-            self.stdout.write(self.style.SUCCESS(f"\nSwitchyard is running on {url}  (Ctrl-C stops)\n"))
+            self.stdout.write(
+                self.style.SUCCESS(f"\nSwitchyard is running on {url}  (Ctrl-C stops)\n")
+            )
             while all(child.poll() is None for child in children.values()):
                 time.sleep(0.5)
             dead = [n for n, c in children.items() if c.poll() is not None]
