@@ -61,9 +61,13 @@ def _ping_database() -> None:
 
 
 def _ping_broker() -> None:
-    from dashboard.celery import app
+    from kombu import Connection
 
-    with app.connection_for_write() as conn:
+    with Connection(
+        settings.CELERY_BROKER_URL,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=settings.HEALTHZ_BROKER_TIMEOUT,
+    ) as conn:
         conn.ensure_connection(max_retries=1, timeout=settings.HEALTHZ_BROKER_TIMEOUT)
 
 

@@ -14,14 +14,9 @@ def test_healthz_answers_json_without_login(client, db):
 
 
 def test_healthz_answers_503_when_the_broker_is_unreachable(client, db, settings):
-    from dashboard.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        response = client.get(reverse("healthz"))
-    finally:
-        app.conf.broker_url = original
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    response = client.get(reverse("healthz"))
     assert response.status_code == 503
     data = response.json()
     assert data["status"] == "unavailable"
