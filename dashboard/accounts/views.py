@@ -148,7 +148,10 @@ def account_check(request: HttpRequest, pk: int, check_pk: int) -> HttpResponse:
         AccountCheck.objects.select_related("account"), pk=check_pk, account_id=pk
     )
     response = render(
-        request, "accounts/detail.html#check", {"check": check, "account": check.account}
+        request,
+        "accounts/detail.html#check",
+        # oob: the finished check also refreshes the health badge in the page header.
+        {"check": check, "account": check.account, "oob": bool(request.htmx)},
     )
     if check.is_done and request.htmx:
         # Tells htmx's polling trigger to stop: 286 is htmx's "stop polling" status.
