@@ -184,6 +184,25 @@ class Provider:
         context: Mapping[str, Any] | None = None,
         **session_options: Any,
     ) -> Any:
+        """A ready client: a ProviderSession for ``base_url`` (or the provider's default)
+        handed to :meth:`make_client`. Raises :class:`SettingsError` for a bad base URL."""
+        base_url = (base_url or "").strip() or cls.default_base_url
+        if not base_url:
+            raise SettingsError({"base_url": f"is required for {cls.label}"})
+        try:
+            base_url = clean_base_url(base_url)
+        except ValueError as exc:
+            raise SettingsError({"base_url": str(exc)}) from None
+        session = cls.session(
+            base_url=base_url, secrets=secrets, hook=hook, context=context, **session_options
+        )
+        return cls.make_client(session, settings=settings, secrets=secrets)
+
+    @classmethod
+    def make_client(
+        cls, session: ProviderSession, *, settings: Mapping[str, Any], secrets: Mapping[str, str]
+    ) -> Any:
+        """The provider's client over ``session``; each provider implements it."""
         raise NotImplementedError
 
     @classmethod

@@ -7,13 +7,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from integrations.altcraft.client import FORMATS, AltcraftClient
-from integrations.http import ExchangeHook
+from integrations.http import ProviderSession
 from integrations.provider import (
     Capability,
     Field,
     Provider,
-    SettingsError,
-    clean_base_url,
     clean_positive_int,
 )
 
@@ -80,27 +78,11 @@ class AltcraftProvider(Provider):
     sandbox_module = "integrations.altcraft.sandbox"
 
     @classmethod
-    def build_client(
-        cls,
-        *,
-        base_url: str,
-        settings: Mapping[str, Any],
-        secrets: Mapping[str, str],
-        hook: ExchangeHook | None = None,
-        context: Mapping[str, Any] | None = None,
-        **session_options: Any,
+    def make_client(
+        cls, session: ProviderSession, *, settings: Mapping[str, Any], secrets: Mapping[str, str]
     ) -> AltcraftClient:
-        if not (base_url or "").strip():
-            raise SettingsError({"base_url": "is required: Altcraft runs on your own host"})
-        try:
-            base_url = clean_base_url(base_url)
-        except ValueError as exc:
-            raise SettingsError({"base_url": str(exc)}) from None
         clean_settings = cls.clean_settings(settings)
         clean_secrets = cls.clean_secrets(secrets)
-        session = cls.session(
-            base_url=base_url, secrets=clean_secrets, hook=hook, context=context, **session_options
-        )
         return AltcraftClient(session, settings=clean_settings, secrets=clean_secrets)
 
     @classmethod

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.commanders_act.client import CommandersActClient
-from integrations.http import ExchangeHook
+from integrations.http import ProviderSession
 from integrations.provider import Capability, Field, Provider
 
 _DIGITS = re.compile(r"^[0-9]+$")
@@ -55,19 +55,9 @@ class CommandersAct(Provider):
     sandbox_module = "integrations.commanders_act.sandbox"
 
     @classmethod
-    def build_client(
-        cls,
-        *,
-        base_url: str,
-        settings: Mapping[str, Any],
-        secrets: Mapping[str, str],
-        hook: ExchangeHook | None = None,
-        context: Mapping[str, Any] | None = None,
-        **session_options: Any,
+    def make_client(
+        cls, session: ProviderSession, *, settings: Mapping[str, Any], secrets: Mapping[str, str]
     ) -> CommandersActClient:
-        session = cls.session(
-            base_url=base_url, secrets=secrets, hook=hook, context=context, **session_options
-        )
         return CommandersActClient(
             session, site_id=str(settings["site_id"]), source_key=secrets["source_key"]
         )

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from integrations.croct.client import CroctClient, api_key_id
-from integrations.http import ExchangeHook
+from integrations.http import ProviderSession
 from integrations.provider import Capability, Field, Provider, clean_uuid
 
 # providers/croct.md: an API key is `<uuid>` or `<uuid>:ES256;<base64 PKCS#8 key>`.
@@ -77,19 +77,9 @@ class CroctProvider(Provider):
         return values
 
     @classmethod
-    def build_client(
-        cls,
-        *,
-        base_url: str,
-        settings: Mapping[str, Any],
-        secrets: Mapping[str, str],
-        hook: ExchangeHook | None = None,
-        context: Mapping[str, Any] | None = None,
-        **session_options: Any,
+    def make_client(
+        cls, session: ProviderSession, *, settings: Mapping[str, Any], secrets: Mapping[str, str]
     ) -> CroctClient:
-        session = cls.session(
-            base_url=base_url, secrets=secrets, hook=hook, context=context, **session_options
-        )
         return CroctClient(session, app_id=settings["app_id"], api_key=secrets["api_key"])
 
     @classmethod

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from integrations.http import ExchangeHook
+from integrations.http import ProviderSession
 from integrations.octy.client import OctyClient, basic_token
 from integrations.provider import Capability, Field, Provider
 
@@ -73,19 +73,9 @@ class OctyProvider(Provider):
         return values
 
     @classmethod
-    def build_client(
-        cls,
-        *,
-        base_url: str,
-        settings: Mapping[str, Any],
-        secrets: Mapping[str, str],
-        hook: ExchangeHook | None = None,
-        context: Mapping[str, Any] | None = None,
-        **session_options: Any,
+    def make_client(
+        cls, session: ProviderSession, *, settings: Mapping[str, Any], secrets: Mapping[str, str]
     ) -> OctyClient:
-        session = cls.session(
-            base_url=base_url, secrets=secrets, hook=hook, context=context, **session_options
-        )
         return OctyClient(
             session, public_key=secrets["public_key"], secret_key=secrets["secret_key"]
         )
