@@ -13,6 +13,7 @@ of holding a worker).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -162,6 +163,28 @@ class Redactor:
         for secret in self._values:
             if secret in value:
                 value = value.replace(secret, REDACTED)
+        return value
+
+    def problem(self, problem: Problem) -> Problem:
+        """``problem`` with every text field (and its structured details) redacted."""
+        return dataclasses.replace(
+            problem,
+            title=self.text(problem.title),
+            detail=self.text(problem.detail),
+            type_uri=self.text(problem.type_uri),
+            docs_url=self.text(problem.docs_url),
+            provider_code=self.text(problem.provider_code),
+            raw_body=self.body(problem.raw_body),
+            details=tuple(self._deep(d) for d in problem.details),
+        )
+
+    def _deep(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self._deep(v) for k, v in _redact_fields(value).items()}
+        if isinstance(value, list | tuple):
+            return [self._deep(v) for v in value]
         return value
 
     def url(self, url: str) -> str:
@@ -323,17 +346,22 @@ class ProviderSession:
                 )
             return parse(response)
         except ProviderError as exc:
+            # Providers sometimes quote the request back in their error text.
+            exc.problem = self.redactor.problem(exc.problem)
+            exc.args = (str(exc.problem),)
             exchange.problem = exc.problem
             raise
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             # A parser tripping over an answer it did not expect is the provider's
             # malformed body, not a console crash.
-            problem = Problem.build(
-                self.provider,
-                errors.MALFORMED_RESPONSE,
-                status=exchange.status,
-                detail=f"Could not read the answer: {exc}",
-                raw_body=exchange.response_body,
+            problem = self.redactor.problem(
+                Problem.build(
+                    self.provider,
+                    errors.MALFORMED_RESPONSE,
+                    status=exchange.status,
+                    detail=f"Could not read the answer: {exc}",
+                    raw_body=exchange.response_body,
+                )
             )
             exchange.problem = problem
             raise errors.MalformedResponse(problem) from exc

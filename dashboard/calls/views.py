@@ -11,6 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard.accounts.selectors import account_list
 from dashboard.calls import selectors
 from dashboard.calls.models import ApiCall, Outcome
+from dashboard.core.params import parse_id
 from dashboard.core.roles import perm
 from integrations.errors import KIND_LABELS
 from integrations.registry import provider_choices
@@ -18,9 +19,8 @@ from integrations.registry import provider_choices
 
 def _filters_from(request: HttpRequest, **forced) -> tuple[selectors.CallFilters, dict]:
     params = request.GET
-    account = params.get("account", "")
     values = {
-        "account": int(account) if account.isdigit() else None,
+        "account": parse_id(params.get("account", "")),
         "provider": params.get("provider", "")
         if params.get("provider", "") in dict(provider_choices())
         else "",

@@ -34,9 +34,7 @@ def run_check(account: ConnectedAccount) -> AccountCheck:
 
 
 @pytest.mark.parametrize("provider", sorted(VERIFY_OPERATIONS))
-def test_a_check_against_the_sandbox_passes_and_marks_the_account_healthy(
-    demo_account, provider
-):
+def test_a_check_against_the_sandbox_passes_and_marks_the_account_healthy(demo_account, provider):
     account = demo_account(provider)
     credential = Credential.objects.get(account=account)
 
@@ -130,9 +128,7 @@ def test_a_check_of_a_pending_credential_does_not_change_the_account_health(demo
     from dashboard.accounts.services import credential_build
 
     account = demo_account("croct")
-    pending = credential_build(
-        account=account, secrets=REJECTED_SECRETS["croct"], state="pending"
-    )
+    pending = credential_build(account=account, secrets=REJECTED_SECRETS["croct"], state="pending")
     pending.save()
 
     check = account_check_run(

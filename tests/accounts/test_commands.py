@@ -6,7 +6,7 @@ import json
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, load_command_class
 
 from dashboard.accounts.encryption import decrypt_secrets
 from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
@@ -168,11 +168,13 @@ def test_connect_account_verify_with_a_rejected_key_exits_non_zero_but_keeps_the
 
 
 def test_connect_account_verify_failure_exits_with_a_non_zero_status(db, sandbox, capsys):
-    from django.core.management import ManagementUtility
-
+    # As from a shell: run_from_argv turns the CommandError into an exit status
+    # (without manage.py's django.setup(), which would reconfigure logging).
+    command = load_command_class("dashboard.accounts", "connect_account")
     argv = ["manage.py", "connect_account", *croct_args(sandbox["croct"].url, api_key=REJECTED_KEY)]
+
     with pytest.raises(SystemExit) as excinfo:
-        ManagementUtility([*argv, "--verify"]).execute()
+        command.run_from_argv([*argv, "--verify"])
 
     assert excinfo.value.code not in (0, None)
     assert "Verification failed" in capsys.readouterr().err

@@ -176,9 +176,7 @@ def test_invalid_input_re_renders_with_the_message_next_to_the_field_and_saves_n
         assert html.escape(value) not in page
 
 
-def test_the_typed_settings_and_base_url_are_kept_when_the_form_is_refused(
-    admin_client, sandbox
-):
+def test_the_typed_settings_and_base_url_are_kept_when_the_form_is_refused(admin_client, sandbox):
     data = form_data(
         "altcraft",
         base_url="https://crm.example.com",

@@ -13,7 +13,8 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise CommandError(f"{option} expects KEY=VALUE, got {pair.split('=')[0]!r}")
+            # Never echo the argument: it may be a secret given without its name.
+            raise CommandError(f"{option} expects KEY=VALUE (the value was not shown)")
         result[key.strip()] = value
     return result
 

@@ -1,0 +1,14 @@
+"""Reading query-string values that users (and bookmarks) can garble."""
+
+from __future__ import annotations
+
+# Primary keys are BigAutoField: anything larger cannot name a row.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: str) -> int | None:
+    """A positive row id from ``value``, or None for anything else ("²", "1e9", huge)."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
