@@ -165,6 +165,11 @@ class Redactor:
                 value = value.replace(secret, REDACTED)
         return value
 
+    def structure(self, value: Any) -> str:
+        """A JSON-able value as recorded text, secret fields and values redacted."""
+        text = json.dumps(_redact_fields(value), ensure_ascii=False)
+        return self.text(text)[:RECORDED_BODY_LIMIT]
+
     def problem(self, problem: Problem) -> Problem:
         """``problem`` with every text field (and its structured details) redacted."""
         return dataclasses.replace(
@@ -318,7 +323,12 @@ class ProviderSession:
             method=method.upper(),
             url=self.redactor.url(url),
             request_headers=self.redactor.headers(request_headers),
-            request_body=self.redactor.body(body, request_headers.get("Content-Type", "")),
+            # A JSON body is redacted from the structure in hand, not decoded again.
+            request_body=(
+                self.redactor.structure(json_body)
+                if json_body is not None
+                else self.redactor.body(body, request_headers.get("Content-Type", ""))
+            ),
             request_bytes=len(body or b""),
             started_at=datetime.now(UTC),
             context={**self.context, **(context or {})},

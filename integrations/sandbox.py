@@ -251,8 +251,7 @@ class SandboxApp:
 
     def control_credentials(self, request: Request) -> Response:
         if request.method == "DELETE":
-            self.rejected_credentials = set()
-            self.accepted_credentials = None
+            self.restore_credentials()
         elif request.method == "POST":
             try:
                 body = json.loads(request.get_data() or b"{}")
@@ -275,9 +274,15 @@ class SandboxApp:
         """Extra counters a subclass exposes at ``/_sandbox/stats``."""
         return {}
 
+    def restore_credentials(self) -> None:
+        """Back to the default rule: every well-formed credential without the marker."""
+        self.rejected_credentials = set()
+        self.accepted_credentials = None
+
     def reset(self) -> None:
-        """Forget state written since start (subclasses re-seed)."""
+        """Forget state written since start: faults, credential rules (subclasses re-seed)."""
         self.faults.clear()
+        self.restore_credentials()
 
 
 @dataclass

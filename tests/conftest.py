@@ -162,11 +162,9 @@ def sandboxes():
 
 @pytest.fixture
 def sandbox(sandboxes):
-    """The sandboxes with faults and credential rules cleared before each test."""
+    """The sandboxes back to their seeded state (no faults, default credential rules)."""
     for running in sandboxes.values():
-        running.app.faults.clear()
-        running.app.rejected_credentials = set()
-        running.app.accepted_credentials = None
+        running.app.reset()
     return sandboxes
 
 

@@ -1,5 +1,9 @@
 """Account forms, built from each provider's declared settings and secrets.
 
+A form checks each field's shape; the provider's rules and the unique name are the
+service's to check (the one place that also serves the commands), and its errors come
+back onto the fields through :meth:`AccountForm.add_service_errors`.
+
 Secrets are write-only: rendered empty, never echoed back after an error.
 """
 
@@ -7,7 +11,7 @@ from __future__ import annotations
 
 from django import forms
 
-from dashboard.accounts.services import AccountInputError, account_clean
+from dashboard.accounts.services import AccountInputError
 
 
 class AccountForm(forms.Form):
@@ -19,11 +23,9 @@ class AccountForm(forms.Form):
         help_text="The provider's API root; the documented paths are appended to it.",
     )
 
-    def __init__(self, *args, provider_class, with_secrets: bool, instance=None, **kwargs):
+    def __init__(self, *args, provider_class, with_secrets: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.provider_class = provider_class
-        self.instance = instance
-        self.cleaned_account = None
         self.fields["base_url"].widget.attrs["placeholder"] = provider_class.default_base_url or (
             provider_class.base_url_help
         )
@@ -68,30 +70,11 @@ class AccountForm(forms.Form):
             return []
         return [self[f"secret_{f.name}"] for f in self.provider_class.secrets]
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        settings = {f.name: data.get(f"setting_{f.name}", "") for f in self.provider_class.settings}
-        secrets = (
-            {f.name: data.get(f"secret_{f.name}", "") for f in self.provider_class.secrets}
-            if self.with_secrets
-            else None
-        )
-        try:
-            self.cleaned_account = account_clean(
-                provider=self.provider_class.key,
-                name=data.get("name", ""),
-                base_url=data.get("base_url", ""),
-                settings=settings,
-                secrets=secrets,
-                instance=self.instance,
-            )
-        except AccountInputError as exc:
-            for key, message in exc.errors.items():
-                field = key.replace("setting:", "setting_").replace("secret:", "secret_")
-                self.add_error(field if field in self.fields else None, message)
-        return data
+    def add_service_errors(self, error: AccountInputError) -> None:
+        """Show the service's verdict (provider rules, unique name) next to each field."""
+        for key, message in error.errors.items():
+            field = key.replace("setting:", "setting_").replace("secret:", "secret_")
+            self.add_error(field if field in self.fields else None, message)
 
     def settings_data(self) -> dict:
         return {

@@ -56,8 +56,7 @@ def account_connect(request: HttpRequest, provider: str) -> HttpResponse:
                 verify=request.POST.get("verify") == "on",
             )
         except services.AccountInputError as exc:
-            for message in exc.errors.values():
-                form.add_error(None, message)
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"Connected {account.name}.")
             return redirect("accounts:detail", pk=account.pk)
@@ -97,19 +96,22 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         provider_class=provider_class,
         with_secrets=False,
-        instance=account,
         initial=initial,
     )
     if request.method == "POST" and form.is_valid():
-        services.account_update(
-            account=account,
-            name=form.cleaned_data["name"],
-            base_url=form.cleaned_data["base_url"],
-            settings=form.settings_data(),
-            actor=request.user,
-        )
-        messages.success(request, f"Saved {account.name}.")
-        return redirect("accounts:detail", pk=account.pk)
+        try:
+            services.account_update(
+                account=account,
+                name=form.cleaned_data["name"],
+                base_url=form.cleaned_data["base_url"],
+                settings=form.settings_data(),
+                actor=request.user,
+            )
+        except services.AccountInputError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Saved {account.name}.")
+            return redirect("accounts:detail", pk=account.pk)
     return render(
         request,
         "accounts/form.html",

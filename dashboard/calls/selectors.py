@@ -96,6 +96,17 @@ def call_page(filters: CallFilters, *, cursor: str = "", page_size: int = PAGE_S
     return CallPage(rows=rows, next_cursor=next_cursor)
 
 
+def related_calls(call: ApiCall, *, limit: int = 20) -> list[dict]:
+    """The other calls made for the same user action (same correlation id)."""
+    if not call.correlation_id:
+        return []
+    return list(
+        ApiCall.objects.filter(correlation_id=call.correlation_id)
+        .exclude(pk=call.pk)
+        .values(*LIST_COLUMNS)[:limit]
+    )
+
+
 def calls_summary(*, since: datetime) -> dict:
     """Counts per outcome since ``since`` (the Overview's last-hour figures)."""
     counts = ApiCall.objects.filter(started_at__gte=since).aggregate(

@@ -82,11 +82,6 @@ def error_list(request: HttpRequest) -> HttpResponse:
 @permission_required(perm("view_errors"), raise_exception=True)
 def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(ApiCall.objects.select_related("account"), pk=pk)
-    related = []
-    if call.correlation_id:
-        related = list(
-            ApiCall.objects.filter(correlation_id=call.correlation_id)
-            .exclude(pk=call.pk)
-            .values(*selectors.LIST_COLUMNS)[:20]
-        )
-    return render(request, "calls/detail.html", {"call": call, "related": related})
+    return render(
+        request, "calls/detail.html", {"call": call, "related": selectors.related_calls(call)}
+    )

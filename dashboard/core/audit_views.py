@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from auditlog.models import LogEntry
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from dashboard.core.audit_selectors import audit_page
 from dashboard.core.params import parse_id
 from dashboard.core.roles import perm
 
@@ -17,10 +17,5 @@ PAGE_SIZE = 50
 @require_GET
 @permission_required(perm("view_audit"), raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
-    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-id")
-    before = parse_id(request.GET.get("before", ""))
-    if before:
-        entries = entries.filter(id__lt=before)
-    rows = list(entries[: PAGE_SIZE + 1])
-    older = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
-    return render(request, "core/audit_list.html", {"entries": rows[:PAGE_SIZE], "older": older})
+    page = audit_page(before=parse_id(request.GET.get("before", "")), page_size=PAGE_SIZE)
+    return render(request, "core/audit_list.html", {"entries": page.entries, "older": page.older})

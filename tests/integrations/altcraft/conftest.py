@@ -21,8 +21,6 @@ def running():
 @pytest.fixture
 def sandbox(running):
     running.app.reset()
-    running.app.rejected_credentials = set()
-    running.app.accepted_credentials = None
     return running
 
 

@@ -29,8 +29,6 @@ def clean_sandbox(request):
     if "sandbox" in request.fixturenames:
         running = request.getfixturevalue("sandbox")
         running.app.reset()
-        running.app.rejected_credentials = set()
-        running.app.accepted_credentials = None
     return
 
 
