@@ -42,6 +42,25 @@ def test_sessions_expire_after_idle_time(settings):
     assert 0 < settings.SESSION_COOKIE_AGE <= 8 * 3600
 
 
+def test_an_idle_session_ends_and_an_active_one_slides(client, marketer, settings):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    idle = timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    start = timezone.now()
+    client.post(reverse("login"), {"username": marketer.username, "password": PASSWORD})
+    with time_machine.travel(start + idle * 0.8, tick=False):
+        assert client.get(reverse("overview")).status_code == 200  # activity pushes expiry on
+    with time_machine.travel(start + idle * 1.6, tick=False):
+        assert client.get(reverse("overview")).status_code == 200  # 0.8 idle since last request
+    with time_machine.travel(start + idle * 2.7, tick=False):
+        response = client.get(reverse("overview"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
 def test_pages_carry_a_strict_content_security_policy(client_for, admin):
     response = client_for(admin).get(reverse("overview"))
     policy = response["Content-Security-Policy"]
