@@ -101,6 +101,9 @@ INSTALLED_APPS = [
     "dashboard.core",
     "dashboard.accounts",
     "dashboard.calls",
+    "dashboard.previews",
+    "dashboard.events",
+    "dashboard.profiles",
 ]
 
 MIDDLEWARE = [
@@ -276,6 +279,21 @@ PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 HEALTHZ_BROKER_TIMEOUT = env.float("HEALTHZ_BROKER_TIMEOUT", default=2.0)
 
+# Periodic work; each feature section below adds its own entries.
+CELERY_BEAT_SCHEDULE = {
+    "prune-call-log": {"task": "calls.prune", "schedule": 6 * 3600},
+}
+
+# --- Key rotation (#4) ------------------------------------------------------------
+
+# --- Previews (#5) ----------------------------------------------------------------
+
+# --- Events (#6) ------------------------------------------------------------------
+
+# --- Profiles (#7) ----------------------------------------------------------------
+
+# --- Error groups and operations (#8) ---------------------------------------------
+
 # --- Logging ----------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "console")
@@ -283,8 +301,3 @@ from dashboard.core.logging import configure_structlog  # noqa: E402
 
 LOGGING = configure_structlog(level=LOG_LEVEL, fmt=LOG_FORMAT)
 DJANGO_STRUCTLOG_CELERY_ENABLED = False
-
-
-CELERY_BEAT_SCHEDULE = {
-    "prune-call-log": {"task": "calls.prune", "schedule": 6 * 3600},
-}

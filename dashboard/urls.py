@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.core import pending_urls
 from dashboard.core import views as core_views
 
 urlpatterns = [
@@ -19,9 +18,9 @@ urlpatterns = [
     path("accounts/", include("dashboard.accounts.urls")),
     path("calls/", include("dashboard.calls.urls")),
     path("audit/", include("dashboard.core.audit_urls")),
-    path("preview/", include(pending_urls.previews)),
-    path("events/", include(pending_urls.events)),
-    path("profiles/", include(pending_urls.profiles)),
+    path("preview/", include("dashboard.previews.urls")),
+    path("events/", include("dashboard.events.urls")),
+    path("profiles/", include("dashboard.profiles.urls")),
     path("django-admin/", admin.site.urls),
 ]
 
