@@ -275,6 +275,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # --- Switchyard ---------------------------------------------------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
 CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=30)
+# "background": call-log rows are inserted in batches by a writer thread per process
+# (see dashboard/calls/recorder.py); "inline": on the caller's path. Tests use inline
+# so their transaction sees the rows; tests/calls/test_recorder.py covers background.
+CALL_LOG_WRITER = env.str("CALL_LOG_WRITER", default="inline" if TESTING else "background")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 HEALTHZ_BROKER_TIMEOUT = env.float("HEALTHZ_BROKER_TIMEOUT", default=2.0)

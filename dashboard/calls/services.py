@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from dashboard.calls.context import current
+from dashboard.calls.groups import fold_failures
 from dashboard.calls.models import ApiCall
+from dashboard.calls.recorder import writer
 from integrations.http import Exchange
 
 
@@ -21,10 +24,37 @@ def _current_task_id() -> str:
 def record_exchange(
     exchange: Exchange, *, account_id: int | None, credential_fingerprint: str = ""
 ) -> ApiCall:
-    """Store one exchange (already redacted by ``integrations.http``) as an ApiCall."""
+    """Store one exchange (already redacted by ``integrations.http``) as an ApiCall.
+
+    With the background writer (the default outside tests) the row is saved shortly
+    after this returns; ``dashboard.calls.recorder.writer.flush()`` waits for it.
+    """
+    call = call_from_exchange(
+        exchange, account_id=account_id, credential_fingerprint=credential_fingerprint
+    )
+    if settings.CALL_LOG_WRITER == "background":
+        writer.submit(call)  # saved a moment later, in a batch (see recorder.py)
+    else:
+        calls_write([call])
+    return call
+
+
+def calls_write(calls: list[ApiCall]) -> list[ApiCall]:
+    """Insert call rows in one statement and fold the failures into error groups."""
+    ApiCall.objects.bulk_create(calls)
+    failures = [call for call in calls if call.is_failure]
+    if failures:
+        fold_failures(failures)
+    return calls
+
+
+def call_from_exchange(
+    exchange: Exchange, *, account_id: int | None, credential_fingerprint: str = ""
+) -> ApiCall:
+    """The (unsaved) ApiCall row for one exchange."""
     ctx = current()
     problem = exchange.problem
-    return ApiCall.objects.create(
+    return ApiCall(
         account_id=account_id,
         provider=exchange.provider,
         operation=exchange.operation[:80],

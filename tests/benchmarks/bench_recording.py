@@ -19,9 +19,12 @@ BLOCK = 100
 
 
 def run(budget_seconds: float = 120) -> list[Result]:
+    from django.conf import settings
+
     from dashboard.accounts.models import ConnectedAccount
     from dashboard.accounts.services import account_connect, provider_client
     from dashboard.calls.models import ApiCall
+    from dashboard.calls.recorder import writer
     from integrations.croct import sandbox as croct_sandbox
     from integrations.croct.models import ContentRequest
     from integrations.sandbox import serve
@@ -61,17 +64,23 @@ def run(budget_seconds: float = 120) -> list[Result]:
         for _ in range(50):  # warm both pools and the database connection
             bare_call()
             recorded_call()
+        writer.flush(timeout=30)
         before = ApiCall.objects.filter(account=account).count()
         budget = Budget(budget_seconds)
         bare_samples: list[float] = []
         recorded_samples: list[float] = []
         # Alternate blocks so drift on a shared machine hits both sides alike.
+        flush_ms = 0.0
         while len(recorded_samples) < CALLS and not budget.exhausted:
             for fn, samples in ((bare_call, bare_samples), (recorded_call, recorded_samples)):
                 for _ in range(BLOCK):
                     started = time.perf_counter()
                     fn()
                     samples.append((time.perf_counter() - started) * 1000)
+            # The rows must really be written: the wait for the writer counts too.
+            started = time.perf_counter()
+            assert writer.flush(timeout=30)
+            flush_ms += (time.perf_counter() - started) * 1000
         recorded_rows = ApiCall.objects.filter(account=account).count() - before
     finally:
         running.stop()
@@ -80,7 +89,7 @@ def run(budget_seconds: float = 120) -> list[Result]:
     # The median ratio is the headline (outliers on a shared 2-core machine skew sums);
     # the ratio of total time is kept in the notes.
     ratio = median / bare_median
-    total_ratio = sum(recorded_samples) / sum(bare_samples)
+    total_ratio = (sum(recorded_samples) + flush_ms) / sum(bare_samples)
     return [
         Result(
             name=f"recorded Croct content fetch ({len(recorded_samples)} sequential)",
@@ -89,12 +98,14 @@ def run(budget_seconds: float = 120) -> list[Result]:
             p95=p95,
             baseline_median=bare_median,
             ratio=ratio,
-            goal="<= 1.5x bare requests.post",
-            met=ratio <= 1.5,
+            goal="<= 1.5x bare requests.post (per call and in total)",
+            met=ratio <= 1.5 and total_ratio <= 1.5 and recorded_rows == len(recorded_samples),
             notes={
                 "api_calls_recorded": recorded_rows,
                 "calls": len(recorded_samples),
-                "total_time_ratio": round(total_ratio, 3),
+                "total_time_ratio_including_row_writes": round(total_ratio, 3),
+                "waiting_for_row_writes_ms": round(flush_ms, 1),
+                "call_log_writer": settings.CALL_LOG_WRITER,
             },
         )
     ]

@@ -1,0 +1,190 @@
+"""Writing call-log rows off the caller's path.
+
+A provider call should cost what the provider costs. Inserting its ApiCall row inline
+costs as much again (an ORM insert, eight index updates and a durable commit), so by
+default each process hands rows to one writer thread that inserts them in batches:
+under load a batch carries hundreds of rows for the price of one round trip.
+
+What this trades, and how it is bounded:
+- A row appears a few milliseconds after its call. Every unit of work waits for its
+  own rows before it ends (``flush`` runs after each Celery task and each web request,
+  and at exit), so pages and tasks that follow see them.
+- A process killed with SIGKILL loses the rows still queued: at most one batch, which
+  is the price every in-process telemetry buffer pays. The domain rows (preview,
+  event, credential) never go through here and are never lost.
+- The queue is bounded: when it is full the caller writes its row inline, so memory
+  stays flat and nothing is dropped when the database is slower than the traffic.
+- A failed batch insert is retried with backoff; after the last try the rows are
+  logged as dropped (counted, never with their content).
+
+``CALL_LOG_WRITER=inline`` writes every row on the caller's path instead (tests use
+it, so a test's own transaction sees its rows).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import queue
+import threading
+import time
+
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection
+
+logger = logging.getLogger(__name__)
+
+_WAKE = object()  # put on the queue by flush(): stop lingering, write now
+
+
+class BackgroundCallWriter:
+    def __init__(
+        self,
+        *,
+        max_batch: int = 500,
+        max_queue: int = 10_000,
+        linger_seconds: float = 0.05,
+        attempts: int = 4,
+    ):
+        self.max_batch = max_batch
+        self.linger_seconds = linger_seconds
+        self.max_queue = max_queue
+        self.attempts = attempts
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._unwritten = 0
+        self._dropped = 0
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    @property
+    def dropped(self) -> int:
+        """Rows given up on after every retry failed (since the process started)."""
+        return self._dropped
+
+    def submit(self, call) -> None:
+        """Queue one unsaved ApiCall; written inline if the queue is full."""
+        work = self._ensure_running()
+        with self._lock:
+            self._unwritten += 1
+        try:
+            work.put_nowait(call)
+        except queue.Full:
+            self._done(1)
+            self._write_inline([call])
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every row submitted so far is written; False on timeout."""
+        deadline = time.monotonic() + timeout
+        if self._unwritten and self._queue is not None:
+            # A full queue is being written without lingering anyway.
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(_WAKE)
+        with self._idle:
+            while self._unwritten:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def _ensure_running(self) -> queue.Queue:
+        # After a fork (Celery's prefork pool, gunicorn) the child has the parent's
+        # objects but not its thread: start a fresh writer there.
+        if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                    self._queue = queue.Queue(maxsize=self.max_queue)
+                    self._unwritten = 0
+                    self._pid = os.getpid()
+                    self._thread = threading.Thread(
+                        target=self._run, name="call-log-writer", daemon=True
+                    )
+                    self._thread.start()
+        return self._queue
+
+    def _run(self) -> None:
+        work = self._queue
+        while True:
+            first = work.get()
+            if first is _WAKE:
+                continue
+            batch = [first]
+            # Linger a moment so a steady trickle of calls shares one insert instead
+            # of paying a commit each; a flush wakes the writer at once.
+            deadline = time.monotonic() + self.linger_seconds
+            while len(batch) < self.max_batch:
+                remaining = deadline - time.monotonic()
+                try:
+                    item = work.get(timeout=remaining) if remaining > 0 else work.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _WAKE:
+                    deadline = 0.0  # take what is queued, then write
+                    continue
+                batch.append(item)
+            try:
+                self._write_with_retries(batch)
+            except Exception:  # the writer must outlive anything one batch does
+                self._dropped += len(batch)
+                logger.exception("call_log_rows_dropped", extra={"count": len(batch)})
+            finally:
+                self._done(len(batch))
+
+    def _write_with_retries(self, batch: list) -> None:
+        from dashboard.calls.services import calls_write
+
+        for attempt in range(self.attempts):
+            try:
+                close_old_connections()
+                calls_write(batch)
+                return
+            except IntegrityError:
+                # One row pointing at an account that its creator's transaction never
+                # committed must not sink the others: write them one by one.
+                self._write_one_by_one(batch)
+                return
+            except DatabaseError:
+                # A broken connection is replaced on the next try; a locked SQLite
+                # file or a restarting server gets a moment.
+                connection.close()
+                if attempt == self.attempts - 1:
+                    raise
+                time.sleep(0.1 * 2**attempt)
+
+    def _write_one_by_one(self, batch: list) -> None:
+        from dashboard.calls.services import calls_write
+
+        for call in batch:
+            call.pk = None
+            try:
+                calls_write([call])
+            except IntegrityError:
+                call.pk, call.account_id = None, None
+                calls_write([call])
+
+    def _write_inline(self, calls: list) -> None:
+        from dashboard.calls.services import calls_write
+
+        calls_write(calls)
+
+    def _done(self, count: int) -> None:
+        with self._idle:
+            self._unwritten -= count
+            if self._unwritten <= 0:
+                self._unwritten = 0
+                self._idle.notify_all()
+
+
+writer = BackgroundCallWriter()
+
+
+def flush_call_log(**_signal_kwargs) -> None:
+    """Signal receiver: wait for this process's pending call rows (bounded)."""
+    if writer._unwritten and not writer.flush():
+        logger.warning("call_log_flush_timed_out")
+
+
+atexit.register(flush_call_log)
