@@ -33,4 +33,4 @@ clean:
 
 ## Benchmarks on PostgreSQL + Redis (not part of `make test`); figures in bench-results/.
 bench: $(VENV)/.installed
-	$(PY) -m tests.benchmarks.run
+	$(PY) -m tests.benchmarks.run $(if $(ONLY),--only $(ONLY))
