@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3 import exceptions as urllib3_errors
 
 from integrations import errors
 from integrations.errors import Problem, ProviderError
@@ -401,7 +402,10 @@ class ProviderSession:
             chunks: list[bytes] = []
             size = 0
             truncated = False
-            for chunk in raw.iter_content(_CHUNK):
+            # read1 returns whatever has arrived, so a provider trickling one byte at a
+            # time (each read inside the read timeout) still meets the total deadline;
+            # iter_content would wait for a full chunk before looking at the clock.
+            while chunk := raw.raw.read1(_CHUNK, decode_content=True):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.max_response_bytes:
@@ -419,10 +423,10 @@ class ProviderSession:
             content = b"".join(chunks)
             if truncated:
                 content = content[: self.max_response_bytes]
-        except requests.Timeout as exc:
+        except (requests.Timeout, urllib3_errors.TimeoutError) as exc:
             raise errors.ProviderTimeout(self._transport_problem(errors.TIMEOUT, exc)) from exc
-        except requests.RequestException as exc:
-            # ChunkedEncodingError and friends: the body broke off mid-way.
+        except (requests.RequestException, urllib3_errors.HTTPError, OSError) as exc:
+            # The body broke off mid-way (short read, reset) or could not be decoded.
             raise errors.MalformedResponse(
                 self._transport_problem(errors.MALFORMED_RESPONSE, exc, status=raw.status_code)
             ) from exc
