@@ -118,11 +118,19 @@ class CannedHTTP:
     def request(self, *args, **kwargs):
         body, status, headers = self.body, self.status, CaseInsensitiveDict(self.headers)
 
+        class Stream:
+            """urllib3's response: hands out what has "arrived", then b"" at the end."""
+
+            def __init__(self):
+                self.left = body
+
+            def read1(self, size, decode_content=True):
+                piece, self.left = self.left[:size], self.left[size:]
+                return piece
+
         class Raw:
             status_code = status
-
-            def iter_content(self, size):
-                yield body
+            raw = Stream()
 
             def close(self):
                 pass
