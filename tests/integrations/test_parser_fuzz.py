@@ -199,7 +199,7 @@ def test_the_canned_double_reaches_the_parsers():
     http = CannedHTTP()
     client = _client("croct", http)
     http.answer = (200, b"42", {"Content-Type": "application/json"})
-    assert client.evaluate("1 + 41", client_id=CLIENT_ID) == 42
+    assert client.evaluate("1 + 41", client_id=CLIENT_ID).value == 42
     http.answer = (200, b'{"content": 1}', {"Content-Type": "application/json"})
     try:
         client.content(ContentRequest("home-hero", client_id=CLIENT_ID))
