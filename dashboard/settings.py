@@ -158,6 +158,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    # Tests get a file, not SQLite's shared in-memory database: there a second
+    # connection (the worker thread, the live server) fails at once with "table is
+    # locked" instead of waiting its turn as it does on the real file.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(VAR_DIR / "test.sqlite3")})
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -289,14 +293,79 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Key rotation (#4) ------------------------------------------------------------
+# The key a rotation replaces keeps working this long unless the rotation says otherwise.
+CREDENTIAL_OVERLAP_HOURS = env.int("CREDENTIAL_OVERLAP_HOURS", default=24)
+CREDENTIAL_MAX_OVERLAP_HOURS = env.int("CREDENTIAL_MAX_OVERLAP_HOURS", default=24 * 30)
+# Active keys older than this are listed on the Overview as due for rotation.
+CREDENTIAL_MAX_AGE_DAYS = env.int("CREDENTIAL_MAX_AGE_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["revoke-expired-credentials"] = {
+    "task": "accounts.revoke_expired_credentials",
+    "schedule": env.int("CREDENTIAL_REVOKE_INTERVAL_SECONDS", default=300),
+}
 
 # --- Previews (#5) ----------------------------------------------------------------
+# A share link to a stored preview opens for this long (staff still log in to use it).
+PREVIEW_SHARE_MAX_AGE = env.int("PREVIEW_SHARE_MAX_AGE", default=7 * 24 * 3600)
+# Previews and CQL runs whose task message was lost are queued again.
+CELERY_BEAT_SCHEDULE["previews-requeue-stale"] = {"task": "previews.requeue_stale", "schedule": 60}
 
 # --- Events (#6) ------------------------------------------------------------------
+# Outbox delivery: a dispatcher claims this many due events at a time and holds them
+# for the lease; the sweeper re-queues events whose lease ran out (a lost worker).
+EVENTS_CLAIM_SIZE = env.int("EVENTS_CLAIM_SIZE", default=5000)
+EVENTS_LEASE_SECONDS = env.int("EVENTS_LEASE_SECONDS", default=120)
+EVENTS_DISPATCH_BUDGET = env.float("EVENTS_DISPATCH_BUDGET", default=50.0)
+EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=6)
+EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=2.0)
+EVENTS_RETRY_MAX_SECONDS = env.float("EVENTS_RETRY_MAX_SECONDS", default=300.0)
+EVENTS_RETRY_AFTER_CAP_SECONDS = env.float("EVENTS_RETRY_AFTER_CAP_SECONDS", default=300.0)
+EVENTS_REPLAY_CHUNK = env.int("EVENTS_REPLAY_CHUNK", default=50)
+CELERY_BEAT_SCHEDULE["sweep-event-leases"] = {"task": "events.sweep", "schedule": 30.0}
 
 # --- Profiles (#7) ----------------------------------------------------------------
+# A provider value older than this is flagged stale in the unified look-up view.
+PROFILES_STALE_AFTER_MINUTES = env.int("PROFILES_STALE_AFTER_MINUTES", default=15)
+# Requests per minute a sync may send per account (providers/octy.md: 120/minute per
+# client IP; kept below it so look-ups made meanwhile still fit). 0 disables pacing.
+PROFILES_RATE_LIMITS = {"octy": env.float("PROFILES_OCTY_REQUESTS_PER_MINUTE", default=100)}
+PROFILES_RATE_BURST = env.int("PROFILES_RATE_BURST", default=5)
+PROFILES_RETRY_AFTER_MAX = env.float("PROFILES_RETRY_AFTER_MAX", default=60)
+# A sync or export task works this long, saves its cursor and queues the next slice
+# (stays well inside CELERY_TASK_SOFT_TIME_LIMIT).
+PROFILES_JOB_SLICE_SECONDS = env.int("PROFILES_JOB_SLICE_SECONDS", default=60)
+PROFILES_ALTCRAFT_PAGE_SIZE = env.int("PROFILES_ALTCRAFT_PAGE_SIZE", default=500)
+PROFILES_EXPORT_PAGE_SIZE = env.int("PROFILES_EXPORT_PAGE_SIZE", default=1000)
+PROFILES_EXPORT_DIR = Path(env.str("PROFILES_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+# Jobs with no progress saved for this long, and look-ups still queued, are queued again.
+PROFILES_STALLED_AFTER_SECONDS = env.int("PROFILES_STALLED_AFTER_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["profiles-sweep-stalled"] = {
+    "task": "profiles.sweep_stalled",
+    "schedule": env.int("PROFILES_SWEEP_INTERVAL_SECONDS", default=120),
+}
 
 # --- Error groups and operations (#8) ---------------------------------------------
+# A group stays "new" until it recurs this long after it was first seen.
+ERROR_GROUP_NEW_HOURS = env.int("ERROR_GROUP_NEW_HOURS", default=24)
+# Affected events/previews/profiles kept per group (the count stops there: "1000+").
+ERROR_GROUP_SUBJECT_LIMIT = env.int("ERROR_GROUP_SUBJECT_LIMIT", default=1000)
+# Errors page live updates (seconds between polls of the first page).
+ERRORS_POLL_SECONDS = env.int("ERRORS_POLL_SECONDS", default=15)
+# Documented provider limits the Overview measures request volume against
+# (providers/commanders-act.md: 500 req/s notice; providers/octy.md: 120/minute).
+PROVIDER_RATE_LIMITS = {
+    "commanders_act": {"requests": 500, "per_seconds": 1, "source": "providers/commanders-act.md"},
+    "octy": {"requests": 120, "per_seconds": 60, "source": "providers/octy.md"},
+}
+# Synthetic health check: a verify call per enabled, verifiable account.
+SYNTHETIC_CHECK_SECONDS = env.int("SYNTHETIC_CHECK_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["synthetic-account-checks"] = {
+    "task": "calls.synthetic_checks",
+    "schedule": SYNTHETIC_CHECK_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["fold-straggler-failures"] = {
+    "task": "calls.fold_stragglers",
+    "schedule": 600,
+}
 
 # --- Logging ----------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

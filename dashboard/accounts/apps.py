@@ -7,9 +7,14 @@ class AccountsConfig(AppConfig):
     verbose_name = "Connected accounts"
 
     def ready(self) -> None:
+        from auditlog.models import LogEntry
         from auditlog.registry import auditlog
+        from django.db.models.signals import pre_save
 
+        from dashboard.accounts.audit import fill_actor
         from dashboard.accounts.models import ConnectedAccount, Credential
+
+        pre_save.connect(fill_actor, sender=LogEntry, dispatch_uid="accounts.audit.fill_actor")
 
         auditlog.register(ConnectedAccount)
         # The ciphertext never goes into an audit row, not even encrypted.

@@ -10,6 +10,8 @@ Secrets are write-only: rendered empty, never echoed back after an error.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings as django_settings
+from django.core.validators import MaxValueValidator
 
 from dashboard.accounts.services import AccountInputError
 
@@ -87,3 +89,48 @@ class AccountForm(forms.Form):
             f.name: self.cleaned_data.get(f"secret_{f.name}", "")
             for f in self.provider_class.secrets
         }
+
+
+class RotationForm(forms.Form):
+    """A new key (or Octy's pair) for an account, and how long the old one keeps working."""
+
+    overlap_hours = forms.IntegerField(
+        label="Overlap window (hours)",
+        min_value=0,
+        help_text="After the new key is promoted, the current one keeps working this long; "
+        "you can roll back until then.",
+    )
+
+    def __init__(self, *args, provider_class, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.provider_class = provider_class
+        self.fields["overlap_hours"].initial = django_settings.CREDENTIAL_OVERLAP_HOURS
+        self.fields["overlap_hours"].widget.attrs["max"] = (
+            django_settings.CREDENTIAL_MAX_OVERLAP_HOURS
+        )
+        self.fields["overlap_hours"].validators.append(
+            MaxValueValidator(django_settings.CREDENTIAL_MAX_OVERLAP_HOURS)
+        )
+        for field in provider_class.secrets:
+            self.fields[f"secret_{field.name}"] = forms.CharField(
+                label=f"New {field.label}",
+                help_text=field.help_text,
+                strip=True,
+                widget=forms.PasswordInput(
+                    render_value=False, attrs={"autocomplete": "new-password"}
+                ),
+            )
+
+    def secret_fields(self):
+        return [self[f"secret_{f.name}"] for f in self.provider_class.secrets]
+
+    def secrets_data(self) -> dict:
+        return {
+            f.name: self.cleaned_data.get(f"secret_{f.name}", "")
+            for f in self.provider_class.secrets
+        }
+
+    def add_service_errors(self, error: AccountInputError) -> None:
+        for key, message in error.errors.items():
+            field = key.replace("secret:", "secret_")
+            self.add_error(field if field in self.fields else None, message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings as django_settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from integrations.registry import get_provider, provider_choices
 
@@ -48,6 +49,11 @@ class ConnectedAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_additional_data(self) -> dict:
+        from dashboard.accounts.audit import additional_data
+
+        return additional_data(account_id=self.pk, account_name=self.name)
 
     @property
     def provider_class(self):
@@ -97,6 +103,9 @@ class Credential(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     problem = models.JSONField(null=True, blank=True)
+    overlap_hours = models.PositiveIntegerField(
+        default=24, help_text="How long the key it replaces keeps working after promotion."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -105,11 +114,31 @@ class Credential(models.Model):
                 fields=["account"],
                 condition=Q(state="active"),
                 name="one_active_credential_per_account",
-            )
+            ),
+            # One rotation at a time per account; the services check first and say who
+            # holds it, this is the backstop for a race they did not see.
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(state="pending"),
+                name="one_pending_credential_per_account",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.fingerprint} ({self.state})"
+
+    def get_additional_data(self) -> dict:
+        from dashboard.accounts.audit import additional_data
+
+        return additional_data(account_id=self.account_id, account_name=self.account.name)
+
+    @property
+    def in_overlap_window(self) -> bool:
+        return (
+            self.state == CredentialState.PREVIOUS
+            and self.previous_until is not None
+            and self.previous_until > timezone.now()
+        )
 
     @property
     def hint_text(self) -> str:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Max, QuerySet
+from datetime import timedelta
 
-from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
+from django.conf import settings as django_settings
+from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from dashboard.accounts.models import (
+    AccountCheck,
+    ConnectedAccount,
+    Credential,
+    CredentialState,
+    Health,
+)
 from dashboard.calls.models import ApiCall
 from dashboard.core.roles import perm
 
@@ -49,3 +59,80 @@ def recent_checks(*, account: ConnectedAccount, limit: int = 10) -> list[Account
 def active_credential_hints(account: ConnectedAccount) -> str:
     credential: Credential | None = account.credentials.filter(state="active").first()
     return credential.hint_text if credential else ""
+
+
+def _last_used_subquery() -> Subquery:
+    return Subquery(
+        ApiCall.objects.filter(
+            account=OuterRef("account"), credential_fingerprint=OuterRef("fingerprint")
+        )
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+
+
+def credentials_due_for_rotation(max_age_days: int | None = None) -> list[Credential]:
+    """Active keys added more than ``max_age_days`` (default
+    ``settings.CREDENTIAL_MAX_AGE_DAYS``) ago, oldest first, each with its ``account``
+    and ``last_used`` (from the call log; None when never used). Metadata only."""
+    days = django_settings.CREDENTIAL_MAX_AGE_DAYS if max_age_days is None else max_age_days
+    cutoff = timezone.now() - timedelta(days=days)
+    return list(
+        Credential.objects.filter(state=CredentialState.ACTIVE, created_at__lt=cutoff)
+        .select_related("account")
+        .annotate(last_used=_last_used_subquery())
+        .order_by("created_at", "pk")
+    )
+
+
+def accounts_with_failed_checks() -> list[dict]:
+    """Accounts whose last check of their active key failed, by name: dicts with
+    ``account`` and ``check`` (that failed AccountCheck, with its ``problem``)."""
+    accounts = list(ConnectedAccount.objects.filter(health=Health.FAILING).order_by("name"))
+    rows = []
+    for account in accounts:
+        check = (
+            account.checks.filter(status="failed")
+            .exclude(credential__state__in=[CredentialState.PENDING, CredentialState.FAILED])
+            .order_by("-pk")
+            .first()
+        )
+        rows.append({"account": account, "check": check})
+    return rows
+
+
+def rotation_in_progress(account: ConnectedAccount) -> list[Credential]:
+    """Keys not yet active nor done with: pending (being verified or awaiting
+    confirmation) and failed ones (to retry or discard), newest first."""
+    return list(
+        account.credentials.filter(
+            state__in=[CredentialState.PENDING, CredentialState.FAILED]
+        ).select_related("created_by")
+    )
+
+
+def errors_since_rotation(account: ConnectedAccount) -> dict | None:
+    """While the previous key is still in its overlap window: the auth failures of the
+    new key since it became active (``count``, ``latest`` ApiCall, ``previous``
+    credential). None when there is no window or no such failure."""
+    previous = (
+        account.credentials.filter(
+            state=CredentialState.PREVIOUS, previous_until__gt=timezone.now()
+        )
+        .order_by("-previous_until")
+        .first()
+    )
+    active = account.credentials.filter(state=CredentialState.ACTIVE).first()
+    if previous is None or active is None or active.activated_at is None:
+        return None
+    failures = ApiCall.objects.filter(
+        account=account,
+        credential_fingerprint=active.fingerprint,
+        outcome="failed",
+        problem_kind="auth",
+        started_at__gte=active.activated_at,
+    ).order_by("-started_at", "-id")
+    count = failures.count()
+    if not count:
+        return None
+    return {"count": count, "latest": failures.first(), "previous": previous, "active": active}

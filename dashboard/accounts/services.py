@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from dashboard.accounts.audit import audit_action
 from dashboard.accounts.encryption import decrypt_secrets, encrypt_secrets
 from dashboard.accounts.models import (
     AccountCheck,
@@ -142,6 +143,7 @@ def account_connect(
     actor=None,
     verify: bool = False,
     is_demo: bool = False,
+    by: str = "",
 ) -> ConnectedAccount:
     """Store a new account with its first credential (active).
 
@@ -151,6 +153,14 @@ def account_connect(
     clean = account_clean(
         provider=provider, name=name, base_url=base_url, settings=settings or {}, secrets=secrets
     )
+    with audit_action("connect", actor=actor, by=by):
+        account = _account_create(clean, actor=actor, is_demo=is_demo)
+    if verify:
+        account_check_request(account=account, actor=actor)
+    return account
+
+
+def _account_create(clean: CleanAccount, *, actor, is_demo: bool) -> ConnectedAccount:
     try:
         with transaction.atomic():
             account = ConnectedAccount.objects.create(
@@ -174,8 +184,6 @@ def account_connect(
     credential_build(
         account=account, secrets=clean.secrets, state=CredentialState.ACTIVE, actor=actor
     ).save()
-    if verify:
-        account_check_request(account=account, actor=actor)
     return account
 
 
@@ -194,13 +202,15 @@ def account_update(
     account.name = clean.name
     account.base_url = clean.base_url
     account.settings = clean.settings
-    account.save(update_fields=["name", "base_url", "settings", "updated_at"])
+    with audit_action("edit", actor=actor):
+        account.save(update_fields=["name", "base_url", "settings", "updated_at"])
     return account
 
 
 def account_set_enabled(*, account: ConnectedAccount, enabled: bool, actor=None) -> None:
     account.is_enabled = enabled
-    account.save(update_fields=["is_enabled", "updated_at"])
+    with audit_action("enable" if enabled else "disable", actor=actor):
+        account.save(update_fields=["is_enabled", "updated_at"])
 
 
 def account_check_request(

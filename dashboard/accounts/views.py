@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dashboard.accounts import selectors, services
 from dashboard.accounts.forms import AccountForm
 from dashboard.accounts.models import AccountCheck, ConnectedAccount
+from dashboard.accounts.rotation_views import rotation_context
 from dashboard.core.roles import perm
 from integrations.registry import UnknownProvider, all_providers, get_provider
 
@@ -78,9 +79,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "account": account,
             "provider": account.provider_class,
-            "credentials": selectors.credentials_for(account=account, user=request.user),
             "checks": selectors.recent_checks(account=account),
-            "can_manage": request.user.has_perm(perm("manage_accounts")),
+            **rotation_context(account=account, user=request.user),
         },
     )
 

@@ -1,10 +1,30 @@
-"""Reads of the audit trail."""
+"""Reads of the audit trail (django-auditlog entries, labelled by the account services)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from auditlog.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dashboard.accounts.audit import ACTIONS
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """``actor``: a user id, ``"system"`` (tasks and commands) or "" for anyone;
+    ``since`` / ``until``: inclusive dates in the console's time zone."""
+
+    actor: str = ""
+    account: int | None = None
+    action: str = ""
+    since: date | None = None
+    until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -14,11 +34,59 @@ class AuditPage:
     older: int | None
 
 
-def audit_page(*, before: int | None, page_size: int) -> AuditPage:
-    """Newest entries first, strictly older than ``before`` (keyset: no OFFSET)."""
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def audit_entries(filters: AuditFilters | None = None) -> QuerySet[LogEntry]:
+    """Entries matching ``filters``, newest first."""
+    filters = filters or AuditFilters()
     entries = LogEntry.objects.select_related("actor", "content_type").order_by("-id")
+    if filters.actor == SYSTEM:
+        entries = entries.filter(actor__isnull=True)
+    elif filters.actor:
+        entries = entries.filter(actor_id=filters.actor)
+    if filters.account:
+        entries = entries.filter(additional_data__account_id=filters.account)
+    if filters.action:
+        entries = entries.filter(additional_data__action=filters.action)
+    if filters.since:
+        entries = entries.filter(timestamp__gte=_day_start(filters.since))
+    if filters.until:
+        entries = entries.filter(timestamp__lt=_day_start(filters.until + timedelta(days=1)))
+    return entries
+
+
+def audit_page(
+    *, before: int | None, page_size: int, filters: AuditFilters | None = None
+) -> AuditPage:
+    """Newest entries first, strictly older than ``before`` (keyset: no OFFSET)."""
+    entries = audit_entries(filters)
     if before:
         entries = entries.filter(id__lt=before)
     rows = list(entries[: page_size + 1])
     older = rows[page_size - 1].id if len(rows) > page_size else None
     return AuditPage(entries=rows[:page_size], older=older)
+
+
+def audit_actor_choices() -> list[tuple[str, str]]:
+    """Everyone who appears in the trail, plus "system" for tasks and commands."""
+    ids = LogEntry.objects.filter(actor__isnull=False).values("actor_id").distinct()
+    users = get_user_model().objects.filter(pk__in=ids).order_by("username")
+    return [(str(u.pk), u.get_username()) for u in users] + [(SYSTEM, "System (tasks, commands)")]
+
+
+def audit_action_choices() -> list[tuple[str, str]]:
+    return list(ACTIONS.items())
+
+
+def entry_action(entry: LogEntry) -> str:
+    """The lifecycle label, or auditlog's own (create/update/delete) for other writes."""
+    action = (entry.additional_data or {}).get("action")
+    return ACTIONS.get(action, "") or entry.get_action_display()
+
+
+def entry_by(entry: LogEntry) -> str:
+    if entry.actor is not None:
+        return entry.actor.get_username()
+    return (entry.additional_data or {}).get("by") or SYSTEM

@@ -41,6 +41,7 @@ class Command(BaseCommand):
                     base_url=base_url,
                     settings=settings,
                     secrets=secrets,
+                    by="command connect_account",
                 )
         except AccountInputError as exc:
             raise CommandError(

@@ -1,0 +1,176 @@
+"""Key rotation pages: add a key, follow its verification, promote, retry, discard,
+roll back. Admins only (``manage_accounts``); the account page calls
+:func:`rotation_context` so other roles never get key metadata."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dashboard.accounts import rotation, selectors
+from dashboard.accounts.forms import RotationForm
+from dashboard.accounts.models import ConnectedAccount, Credential, CredentialState
+from dashboard.accounts.services import AccountInputError
+from dashboard.core.roles import perm
+
+
+def rotation_context(*, account: ConnectedAccount, user) -> dict:
+    """What the account page shows about keys; empty for anyone but admins."""
+    if not user.has_perm(perm("manage_accounts")):
+        return {"can_manage": False, "credentials": []}
+    return {
+        "can_manage": True,
+        "credentials": selectors.credentials_for(account=account, user=user),
+        "in_progress": [
+            _status_context(account, c) for c in selectors.rotation_in_progress(account)
+        ],
+        "errors_since_rotation": selectors.errors_since_rotation(account),
+    }
+
+
+def _status_context(account: ConnectedAccount, credential: Credential) -> dict:
+    return {
+        "account": account,
+        "provider": account.provider_class,
+        "credential": credential,
+        "verification": rotation.latest_verification(credential),
+    }
+
+
+def _credential(pk: int, credential_pk: int) -> Credential:
+    return get_object_or_404(
+        Credential.objects.select_related("account", "created_by"), pk=credential_pk, account_id=pk
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(perm("manage_accounts"), raise_exception=True)
+def rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(ConnectedAccount, pk=pk)
+    provider_class = account.provider_class
+    form = RotationForm(request.POST or None, provider_class=provider_class)
+    if request.method == "POST" and form.is_valid():
+        try:
+            credential = rotation.credential_add(
+                account=account,
+                secrets=form.secrets_data(),
+                overlap_hours=form.cleaned_data["overlap_hours"],
+                actor=request.user,
+            )
+        except AccountInputError as exc:
+            form.add_service_errors(exc)
+        except rotation.RotationConflict as exc:
+            form.add_error(None, str(exc))
+            return render(
+                request,
+                "accounts/rotate.html",
+                {"form": form, "account": account, "provider": provider_class},
+                status=409,
+            )
+        else:
+            if provider_class.can_verify():
+                messages.info(request, f"New key {credential.fingerprint} added; verifying it now.")
+            else:
+                messages.warning(
+                    request,
+                    f"New key {credential.fingerprint} added. {provider_class.label} cannot "
+                    "verify keys: confirm below to promote it.",
+                )
+            return redirect("accounts:detail", pk=account.pk)
+    return render(
+        request,
+        "accounts/rotate.html",
+        {"form": form, "account": account, "provider": provider_class},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@require_GET
+@permission_required(perm("manage_accounts"), raise_exception=True)
+def rotation_status(request: HttpRequest, pk: int, credential_pk: int) -> HttpResponse:
+    """The rotation panel of one key; polled while its verification runs."""
+    credential = _credential(pk, credential_pk)
+    response = render(
+        request,
+        "accounts/detail.html#rotation",
+        _status_context(credential.account, credential),
+    )
+    verifying = credential.state == CredentialState.PENDING and (
+        credential.account.provider_class.can_verify()
+    )
+    if request.htmx and not verifying:
+        # 286 stops htmx polling; the refresh shows the promoted key in the table.
+        response.status_code = 286
+        if credential.state == CredentialState.ACTIVE:
+            response["HX-Refresh"] = "true"
+    return response
+
+
+def _back(account_pk: int) -> HttpResponse:
+    return redirect("accounts:detail", pk=account_pk)
+
+
+@require_POST
+@permission_required(perm("manage_accounts"), raise_exception=True)
+def promote(request: HttpRequest, pk: int, credential_pk: int) -> HttpResponse:
+    credential = _credential(pk, credential_pk)
+    try:
+        rotation.credential_promote(
+            credential=credential,
+            actor=request.user,
+            confirmed=request.POST.get("confirm") == "on",
+        )
+    except rotation.RotationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Key {credential.fingerprint} is now active; the previous key keeps working "
+            f"for {credential.overlap_hours} h.",
+        )
+    return _back(pk)
+
+
+@require_POST
+@permission_required(perm("manage_accounts"), raise_exception=True)
+def retry(request: HttpRequest, pk: int, credential_pk: int) -> HttpResponse:
+    credential = _credential(pk, credential_pk)
+    try:
+        rotation.credential_retry(credential=credential, actor=request.user)
+    except rotation.RotationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"Verifying key {credential.fingerprint} again.")
+    return _back(pk)
+
+
+@require_POST
+@permission_required(perm("manage_accounts"), raise_exception=True)
+def discard(request: HttpRequest, pk: int, credential_pk: int) -> HttpResponse:
+    credential = _credential(pk, credential_pk)
+    try:
+        rotation.credential_discard(credential=credential, actor=request.user)
+    except rotation.RotationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Discarded key {credential.fingerprint}.")
+    return _back(pk)
+
+
+@require_POST
+@permission_required(perm("manage_accounts"), raise_exception=True)
+def rollback(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(ConnectedAccount, pk=pk)
+    try:
+        restored = rotation.credential_rollback(account=account, actor=request.user)
+    except rotation.RotationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Rolled back: key {restored.fingerprint} is active again; the newer key is revoked.",
+        )
+    return _back(pk)
