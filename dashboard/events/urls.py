@@ -1,20 +1,16 @@
-from django.contrib.auth.decorators import permission_required
 from django.urls import path
 
-from dashboard.core.roles import perm
-from dashboard.core.views import section_pending
+from dashboard.events import views
 
 app_name = "events"
 
-
-@permission_required(perm("view_events"), raise_exception=True)
-def index(request):
-    return section_pending(
-        request,
-        title="Events",
-        issue="#6",
-        blurb="The outbox, the live event inspector and replay.",
-    )
-
-
-urlpatterns = [path("", index, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("failed/", views.failures, name="failures"),
+    path("live/", views.live, name="live"),
+    path("new/", views.compose, name="compose"),
+    path("replay/", views.replay, name="replay"),
+    path("replay/<int:pk>/", views.replay_detail, name="replay_detail"),
+    path("replay/<int:pk>/cancel/", views.replay_cancel, name="replay_cancel"),
+    path("<int:pk>/", views.detail, name="detail"),
+]

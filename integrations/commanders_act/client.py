@@ -97,6 +97,36 @@ class CommandersActClient:
             context={"event_count": len(cleaned)},
         )
 
+    def send_encoded(self, bodies: Sequence[bytes], event_ids: Sequence[str] = ()) -> SendResult:
+        """Send events already validated and encoded (an outbox re-sends the exact bytes
+        it stored): one body as ``POST /events``, several as one ``POST /events/batch``.
+
+        The bodies are not validated again; only the request size is checked, and a
+        :class:`PayloadError` is raised over the limit. Errors as :meth:`send_event`.
+        """
+        if not bodies:
+            raise PayloadError("batch", "is empty; there is nothing to send")
+        if len(bodies) == 1:
+            body, operation, path = bodies[0], "commanders_act.event", "events"
+            limit = payloads.EVENT_LIMIT_BYTES
+        else:
+            body = b'{"batch":[' + b",".join(bodies) + b"]}"
+            operation, path, limit = (
+                "commanders_act.batch",
+                "events/batch",
+                payloads.BATCH_LIMIT_BYTES,
+            )
+        if len(body) > limit:
+            raise PayloadError("batch", f"is {len(body)} bytes; the limit is {limit} bytes")
+        return self._post(
+            operation,
+            path,
+            body,
+            event_ids=tuple(event_ids),
+            count=len(bodies),
+            context={"event_count": len(bodies)},
+        )
+
     def _post(
         self,
         operation: str,

@@ -380,6 +380,34 @@ def pack_batches(
         yield [event for _, event in batch]
 
 
+def pack_encoded_batches(
+    items: Iterable[tuple[K, bytes]],
+    *,
+    limit: int = BATCH_LIMIT_BYTES,
+    event_limit: int = EVENT_LIMIT_BYTES,
+) -> Iterator[list[tuple[K, bytes]]]:
+    """Like :func:`pack_keyed_batches` for events already encoded (no re-encoding):
+    ``(key, body bytes)`` pairs grouped so each ``{"batch":[...]}`` fits ``limit``.
+    A body over ``event_limit`` raises :class:`PayloadError` (refuse it before queueing).
+    """
+    batch: list[tuple[K, bytes]] = []
+    size = BATCH_OVERHEAD_BYTES
+    for key, body in items:
+        event_size = len(body)
+        if event_size > event_limit or event_size + BATCH_OVERHEAD_BYTES > limit:
+            raise PayloadError(
+                f"event {key!r}", f"is {event_size} bytes; the limit per event is {event_limit}"
+            )
+        added = event_size + (1 if batch else 0)  # the comma between events
+        if batch and size + added > limit:
+            yield batch
+            batch, size, added = [], BATCH_OVERHEAD_BYTES, event_size
+        batch.append((key, body))
+        size += added
+    if batch:
+        yield batch
+
+
 def _describe(key: Any, event: Any) -> str:
     label = f"events[{key}]" if isinstance(key, int) else f"event {key!r}"
     context = event.get("context") if isinstance(event, dict) else None

@@ -1,0 +1,209 @@
+"""The outbox: every event the console sends, its attempts, and replays."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings as django_settings
+from django.db import models
+
+
+class EventStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    DEAD = "dead", "Dead (retries exhausted)"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+# Statuses the "failures" view and replay care about.
+FAILURE_STATUSES = (EventStatus.FAILED, EventStatus.DEAD)
+
+
+class OutboundEvent(models.Model):
+    """One event as it will be sent, and what became of it.
+
+    ``body`` is the exact JSON the provider receives (for Commanders Act the event
+    object that also goes, byte for byte, inside a batch); it is written once at
+    creation, so a retry re-sends the same bytes. ``idempotency_key`` is fixed at
+    creation too (Commanders Act: ``context.event_id``).
+    """
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="outbound_events"
+    )
+    provider = models.CharField(max_length=40)
+    event_type = models.CharField(max_length=100)
+    body = models.TextField()
+    # Provider-specific fields sent outside the body (Croct: the client id header).
+    envelope = models.JSONField(default=dict, blank=True)
+    size_bytes = models.PositiveIntegerField()
+    idempotency_key = models.CharField(max_length=100)
+    user_id = models.CharField(max_length=200, blank=True)
+    identifiers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=12, choices=EventStatus.choices, default=EventStatus.QUEUED
+    )
+    # Tries in the current round (a replay starts a new round) and overall.
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    total_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    problem = models.JSONField(null=True, blank=True)
+    provider_event_id = models.CharField(max_length=100, blank=True)
+    converted_from_v1 = models.BooleanField(default=False)
+    current_replay = models.ForeignKey(
+        "Replay", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "idempotency_key"], name="event_key"),
+            # Keyset pagination of the inspector, newest first.
+            models.Index(fields=["-created_at", "-id"], name="event_recent"),
+            # The dispatcher's "what is due" scan and the sweeper's "whose lease ran out":
+            # partial, so a delivered event (almost all of them) costs these no entry.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status="queued"),
+                name="event_due",
+            ),
+            models.Index(
+                fields=["claimed_until"], condition=models.Q(status="sending"), name="event_lease"
+            ),
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=models.Q(status__in=["failed", "dead"]),
+                name="event_failures_recent",
+            ),
+            models.Index(fields=["account", "-created_at"], name="event_account_recent"),
+            models.Index(fields=["user_id", "-created_at"], name="event_user_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.account_id} ({self.status})"
+
+    @property
+    def payload(self):
+        return json.loads(self.body)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status not in (EventStatus.QUEUED, EventStatus.SENDING)
+
+    @property
+    def is_failure(self) -> bool:
+        return self.status in FAILURE_STATUSES
+
+    @property
+    def delivery_ms(self) -> float | None:
+        """Milliseconds from queueing to delivery."""
+        if self.delivered_at is None:
+            return None
+        return (self.delivered_at - self.created_at).total_seconds() * 1000
+
+
+class AttemptOutcome(models.TextChoices):
+    DELIVERED = "delivered", "Delivered"
+    RETRY = "retry", "Failed, will retry"
+    FAILED = "failed", "Failed (permanent)"
+    DEAD = "dead", "Failed, retries exhausted"
+    LEASE_EXPIRED = "lease_expired", "Worker lost, re-queued"
+
+
+class EventAttempt(models.Model):
+    """One try at delivering an event, with the call that carried it (a batch call
+    carries many events)."""
+
+    event = models.ForeignKey(OutboundEvent, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    batch_size = models.PositiveIntegerField(default=1)
+    api_call = models.ForeignKey(
+        "calls.ApiCall", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    problem = models.JSONField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    replay = models.ForeignKey(
+        "Replay", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["event_id", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.outcome}"
+
+
+class ReplayStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Replay(models.Model):
+    """Re-sending failed/dead events: one, or every one matching a filter."""
+
+    filters = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=12, choices=ReplayStatus.choices, default=ReplayStatus.RUNNING
+    )
+    # The originals' provider accounts: {"<name>": count}, as the dry run showed them.
+    accounts = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"replay {self.pk} {self.done}/{self.total} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 100
+
+    @property
+    def is_done(self) -> bool:
+        return self.status != ReplayStatus.RUNNING
+
+
+class ReplayItem(models.Model):
+    """One event in a replay. The replay re-queues the original event itself, so its
+    new attempts sit in the same timeline as the first ones (marked with the replay)."""
+
+    replay = models.ForeignKey(Replay, on_delete=models.CASCADE, related_name="items")
+    event = models.ForeignKey(OutboundEvent, on_delete=models.CASCADE, related_name="+")
+    processed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["replay", "event"], name="replayitem_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"replay {self.replay_id}: event {self.event_id}"

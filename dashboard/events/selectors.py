@@ -1,0 +1,239 @@
+"""Reads of the outbox: the inspector's filtered, keyset-paginated lists, an event's
+history, a customer's events, and the delivery overview."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from dashboard.calls.models import ApiCall
+from dashboard.events.models import FAILURE_STATUSES, EventStatus, OutboundEvent, Replay
+
+PAGE_SIZE = 50
+LIVE_LIMIT = 50
+
+LIST_COLUMNS = (
+    "id",
+    "account_id",
+    "account__name",
+    "provider",
+    "event_type",
+    "status",
+    "user_id",
+    "size_bytes",
+    "total_attempts",
+    "created_at",
+    "delivered_at",
+    "next_attempt_at",
+)
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    account: int | None = None
+    provider: str = ""
+    event_type: str = ""
+    status: str = ""
+    user_id: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str = ""
+    failures_only: bool = False
+
+    def as_dict(self) -> dict:
+        """JSON-able form (stored with a replay)."""
+        data = asdict(self)
+        for key in ("since", "until"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+@dataclass(frozen=True)
+class EventPage:
+    rows: list[dict]
+    next_cursor: str | None
+    top_id: int
+
+
+def encode_cursor(created_at: datetime, pk: int) -> str:
+    raw = json.dumps([created_at.isoformat(), pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created), int(pk)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        return None
+
+
+def filtered_events(filters: EventFilters) -> QuerySet[OutboundEvent]:
+    qs = OutboundEvent.objects.all()
+    if filters.account:
+        qs = qs.filter(account_id=filters.account)
+    if filters.provider:
+        qs = qs.filter(provider=filters.provider)
+    if filters.event_type:
+        qs = qs.filter(event_type=filters.event_type)
+    if filters.failures_only:
+        qs = qs.filter(status__in=FAILURE_STATUSES)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.user_id:
+        qs = qs.filter(user_id=filters.user_id)
+    if filters.since:
+        qs = qs.filter(created_at__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(created_at__lt=filters.until)
+    if filters.text:
+        # The body is the exact JSON sent: a plain substring search finds values and keys.
+        qs = qs.filter(body__icontains=filters.text)
+    return qs
+
+
+def event_page(filters: EventFilters, *, cursor: str = "", page_size: int = PAGE_SIZE) -> EventPage:
+    """One page of events, newest first, after ``cursor`` (keyset: no OFFSET)."""
+    qs = filtered_events(filters).order_by("-created_at", "-id")
+    position = decode_cursor(cursor) if cursor else None
+    if position is not None:
+        created_at, pk = position
+        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+    rows = list(qs.values(*LIST_COLUMNS)[: page_size + 1])
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
+    top = latest_id()
+    return EventPage(rows=rows, next_cursor=next_cursor, top_id=top)
+
+
+def latest_id() -> int:
+    return OutboundEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def events_after(filters: EventFilters, *, after_id: int, limit: int = LIVE_LIMIT) -> list[dict]:
+    """Events newer than ``after_id`` matching ``filters``, newest first (the live stream)."""
+    qs = filtered_events(filters).filter(id__gt=after_id).order_by("-id")
+    return list(qs.values(*LIST_COLUMNS)[:limit])
+
+
+def settled_events(ids: list[int]) -> list[dict]:
+    """Of ``ids`` (rows a page shows as queued or sending), those whose status moved on."""
+    if not ids:
+        return []
+    qs = OutboundEvent.objects.filter(id__in=ids).exclude(
+        status__in=(EventStatus.QUEUED, EventStatus.SENDING)
+    )
+    return list(qs.values(*LIST_COLUMNS))
+
+
+def count_after(filters: EventFilters, *, after_id: int) -> int:
+    return filtered_events(filters).filter(id__gt=after_id).count()
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    attempt: object
+    call: ApiCall | None
+
+
+def event_history(event: OutboundEvent) -> list[AttemptView]:
+    """The attempts, oldest first, each with the exact call that carried it."""
+    attempts = list(event.attempts.all().order_by("number", "id"))
+    calls = ApiCall.objects.in_bulk([a.api_call_id for a in attempts if a.api_call_id])
+    return [AttemptView(a, calls.get(a.api_call_id)) for a in attempts]
+
+
+def events_for_user(
+    identifiers: Mapping[str, str] | Iterable[str], *, limit: int = 50, exclude: int | None = None
+) -> list[OutboundEvent]:
+    """Events sent for a person, newest first: ``identifiers`` are their ids at the
+    providers (client id, user id, consistent anonymous id, profile id) as a mapping
+    or a list of values."""
+    values = identifiers.values() if isinstance(identifiers, Mapping) else identifiers
+    values = sorted({str(v) for v in values if v})
+    if not values:
+        return []
+    qs = OutboundEvent.objects.filter(user_id__in=values).select_related("account")
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def event_types() -> list[str]:
+    return list(
+        OutboundEvent.objects.order_by("event_type")
+        .values_list("event_type", flat=True)
+        .distinct()[:200]
+    )
+
+
+def recent_replays(limit: int = 10) -> list[Replay]:
+    return list(Replay.objects.select_related("requested_by")[:limit])
+
+
+def _p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+LATENCY_SAMPLE = 2000
+
+
+def delivery_overview(*, now: datetime | None = None) -> list[dict]:
+    """Per account with events in the last day: counts of queued / delivered / failed /
+    dead for the last hour and day, and the p95 delivery latency (queued → delivered,
+    in ms, over the day's most recent deliveries).
+
+    Each row: ``{"account_id", "account", "provider", "hour": {status: n},
+    "day": {status: n}, "p95_ms"}``; statuses are queued, delivered, failed, dead
+    (``sending`` counts as queued).
+    """
+    now = now or timezone.now()
+    day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
+    keys = ("queued", "delivered", "failed", "dead")
+    rows: dict[int, dict] = {}
+    recent = OutboundEvent.objects.filter(created_at__gte=day_ago)
+    for window, since in (("day", day_ago), ("hour", hour_ago)):
+        counts = (
+            recent.filter(created_at__gte=since)
+            .values("account_id", "account__name", "provider", "status")
+            .annotate(n=Count("id"))
+        )
+        for c in counts:
+            row = rows.setdefault(
+                c["account_id"],
+                {
+                    "account_id": c["account_id"],
+                    "account": c["account__name"],
+                    "provider": c["provider"],
+                    "hour": dict.fromkeys(keys, 0),
+                    "day": dict.fromkeys(keys, 0),
+                    "p95_ms": None,
+                },
+            )
+            status = EventStatus.QUEUED if c["status"] == EventStatus.SENDING else c["status"]
+            if status in keys:
+                row[window][status] += c["n"]
+    latencies: dict[int, list[float]] = defaultdict(list)
+    for account_id in rows:
+        pairs = (
+            recent.filter(account_id=account_id, status=EventStatus.DELIVERED)
+            .order_by("-delivered_at")
+            .values_list("created_at", "delivered_at")[:LATENCY_SAMPLE]
+        )
+        latencies[account_id] = [(d - c).total_seconds() * 1000 for c, d in pairs if d]
+        rows[account_id]["p95_ms"] = _p95(latencies[account_id])
+    return sorted(rows.values(), key=lambda r: r["account"])

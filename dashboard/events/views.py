@@ -1,0 +1,314 @@
+"""Events: the composer, the live inspector, an event's detail, and replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from dashboard.accounts.selectors import account_list
+from dashboard.core.params import parse_id
+from dashboard.core.roles import perm
+from dashboard.events import selectors, services
+from dashboard.events.forms import ComposeForm, track_accounts
+from dashboard.events.models import EventStatus, OutboundEvent, Replay
+from dashboard.events.preparing import TEMPLATES, event_types_for
+from dashboard.events.services import EventRefused
+from integrations.registry import provider_choices
+
+
+# --- filters -------------------------------------------------------------------------
+def _date(value: str, *, end: bool = False) -> datetime | None:
+    try:
+        day = datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    # ``until`` names the last day included.
+    return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
+
+
+def _filters_from(request: HttpRequest, **forced) -> tuple[selectors.EventFilters, dict]:
+    params = request.GET if request.method == "GET" else request.POST
+    status = params.get("status", "")
+    provider = params.get("provider", "")
+    values = {
+        "account": parse_id(params.get("account", "")),
+        "provider": provider if provider in dict(provider_choices()) else "",
+        "event_type": params.get("type", "")[:100].strip(),
+        "status": status if status in EventStatus.values else "",
+        "user_id": params.get("user", "")[:200].strip(),
+        "since": _date(params.get("since", "")),
+        "until": _date(params.get("until", ""), end=True),
+        "text": params.get("q", "")[:200].strip(),
+    }
+    values.update(forced)
+    return selectors.EventFilters(**values), values
+
+
+def _query(request: HttpRequest, *drop: str) -> str:
+    query = request.GET.copy()
+    for name in ("cursor", "after", "paused", "section", *drop):
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _list_context(request: HttpRequest, filters, values, *, section: str) -> dict:
+    return {
+        "section": section,
+        "filters": values,
+        "raw": request.GET,
+        "query": _query(request),
+        "accounts": account_list(),
+        "providers": provider_choices(),
+        "statuses": EventStatus.choices,
+        "event_types": selectors.event_types(),
+        "can_send": request.user.has_perm(perm("send_events")),
+        "can_replay": _may_replay(request.user, filters),
+    }
+
+
+def _may_replay(user, filters: selectors.EventFilters | None = None) -> bool:
+    """Marketers and admins replay anything; support replays a customer's events
+    (a filter on one user id)."""
+    if user.has_perm(perm("send_events")):
+        return True
+    return bool(
+        user.has_perm(perm("replay_customer_events")) and filters is not None and filters.user_id
+    )
+
+
+# --- inspector -----------------------------------------------------------------------
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required(perm("view_events"), raise_exception=True)
+def index(request: HttpRequest) -> HttpResponse:
+    return _event_list(request, section="all")
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required(perm("view_events"), raise_exception=True)
+def failures(request: HttpRequest) -> HttpResponse:
+    return _event_list(request, section="failures", failures_only=True)
+
+
+def _event_list(request: HttpRequest, *, section: str, **forced) -> HttpResponse:
+    filters, values = _filters_from(request, **forced)
+    page = selectors.event_page(filters, cursor=request.GET.get("cursor", ""))
+    template = "events/list.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#results"
+    context = _list_context(request, filters, values, section=section)
+    context.update({"page": page, "live": not request.GET.get("cursor")})
+    return render(request, template, context)
+
+
+@require_GET
+@permission_required(perm("view_events"), raise_exception=True)
+def live(request: HttpRequest) -> HttpResponse:
+    """The live stream's poll: new rows (Live) or how many arrived (Paused)."""
+    failures_only = request.GET.get("section") == "failures"
+    filters, _ = _filters_from(request, failures_only=failures_only)
+    after = parse_id(request.GET.get("after", "")) or 0
+    paused = request.GET.get("paused") == "1"
+    context = {"query": _query(request), "section": request.GET.get("section", "all")}
+    if paused:
+        context.update({"after": after, "waiting": selectors.count_after(filters, after_id=after)})
+    else:
+        rows = selectors.events_after(filters, after_id=after)
+        context.update({"rows": rows, "after": max([after, *(r["id"] for r in rows)])})
+        # Rows the page shows as queued/sending come back when their status changed.
+        pending = [parse_id(v) for v in request.GET.get("pending", "").split(",")[:200]]
+        context["changed"] = selectors.settled_events([pk for pk in pending if pk])
+    return render(request, "events/list.html#live", context)
+
+
+# --- detail --------------------------------------------------------------------------
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required(perm("view_events"), raise_exception=True)
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(OutboundEvent.objects.select_related("account"), pk=pk)
+    template = "events/detail.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#state"
+    payload = event.payload
+    return render(
+        request,
+        template,
+        {
+            "event": event,
+            "pretty": json.dumps(payload, indent=2, ensure_ascii=False),
+            "history": selectors.event_history(event),
+            "same_user": selectors.events_for_user([event.user_id], exclude=event.pk, limit=20),
+            "can_replay": event.is_failure
+            and (
+                request.user.has_perm(perm("send_events"))
+                or request.user.has_perm(perm("replay_customer_events"))
+            ),
+        },
+    )
+
+
+# --- composer ------------------------------------------------------------------------
+def _initial_payload(account, template_name: str) -> str:
+    template = TEMPLATES.get(account.provider, {}).get(template_name) if account else None
+    return json.dumps(template, indent=2) if template else ""
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(perm("send_events"), raise_exception=True)
+def compose(request: HttpRequest) -> HttpResponse:
+    accounts = list(track_accounts())
+    chosen = None
+    if request.method == "GET":
+        chosen = next(
+            (a for a in accounts if a.pk == parse_id(request.GET.get("account", ""))), None
+        )
+        chosen = chosen or (accounts[0] if accounts else None)
+        template_name = request.GET.get("template", "")
+        form = ComposeForm(
+            initial={
+                "account": chosen,
+                "event_type": template_name
+                if chosen and template_name in TEMPLATES.get(chosen.provider, {})
+                else "",
+                "payload": _initial_payload(chosen, template_name),
+            }
+        )
+        return _compose_page(request, form, chosen)
+    form = ComposeForm(request.POST)
+    result = None
+    if form.is_valid():
+        chosen = form.cleaned_data["account"]
+        action = request.POST.get("action", "send")
+        try:
+            if action == "validate":
+                result = services.event_prepare(
+                    account=chosen,
+                    payload=form.cleaned_data["payload"],
+                    event_type=form.cleaned_data["event_type"],
+                    options=form.options(),
+                )
+            else:
+                with transaction.atomic():
+                    event = services.event_queue(
+                        account=chosen,
+                        payload=form.cleaned_data["payload"],
+                        event_type=form.cleaned_data["event_type"],
+                        options=form.options(),
+                        actor=request.user,
+                    )
+                messages.success(request, f"Queued {event.event_type} for {chosen.name}.")
+                return redirect("events:detail", pk=event.pk)
+        except EventRefused as exc:
+            result = exc
+    if request.htmx:
+        return render(request, "events/compose.html#check", {"result": result, "form": form})
+    return _compose_page(
+        request,
+        form,
+        chosen,
+        result=result,
+        status=200 if result is not None and not isinstance(result, EventRefused) else 422,
+    )
+
+
+def _compose_page(request, form, chosen, *, result=None, status=200) -> HttpResponse:
+    return render(
+        request,
+        "events/compose.html",
+        {
+            "form": form,
+            "chosen": chosen,
+            "templates": sorted(TEMPLATES.get(chosen.provider, {})) if chosen else [],
+            "type_choices": event_types_for(chosen.provider) if chosen else [],
+            "accounts": track_accounts(),
+            "result": result,
+        },
+        status=status,
+    )
+
+
+# --- replay --------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@permission_required(perm("view_events"), raise_exception=True)
+def replay(request: HttpRequest) -> HttpResponse:
+    """Dry run (GET with ``dry=1``) then start (POST) a replay of failed/dead events."""
+    filters, values = _filters_from(request, failures_only=True)
+    params = request.GET if request.method == "GET" else request.POST
+    event_id = parse_id(params.get("event", ""))
+    if event_id:
+        # One event, from its page: whoever may replay a customer's events may replay it.
+        if not (
+            request.user.has_perm(perm("send_events"))
+            or request.user.has_perm(perm("replay_customer_events"))
+        ):
+            raise PermissionDenied
+        events = OutboundEvent.objects.filter(pk=event_id)
+    elif _may_replay(request.user, filters):
+        events = selectors.filtered_events(filters)
+    else:
+        raise PermissionDenied
+    plan = services.replay_plan(events=events)
+    if request.method == "POST":
+        stored = {**filters.as_dict(), "event": event_id}
+        started = services.replay_start(plan=plan, filters=stored, actor=request.user)
+        return redirect("events:replay_detail", pk=started.pk)
+    context = _list_context(request, filters, values, section="replay")
+    context.update(
+        {"plan": plan, "event_id": event_id, "dry": True, "replays": selectors.recent_replays()}
+    )
+    return render(request, "events/replay.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required(perm("view_events"), raise_exception=True)
+def replay_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    replay_row = get_object_or_404(Replay, pk=pk)
+    template = "events/replay_detail.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#progress"
+    return render(
+        request,
+        template,
+        {
+            "replay": replay_row,
+            "items": _replay_items(replay_row),
+            "can_cancel": _may_replay(
+                request.user,
+                selectors.EventFilters(user_id=replay_row.filters.get("user_id") or ""),
+            )
+            or request.user == replay_row.requested_by,
+        },
+    )
+
+
+def _replay_items(replay_row: Replay):
+    return replay_row.items.select_related("event", "event__account").order_by("id")[:200]
+
+
+@require_POST
+@permission_required(perm("view_events"), raise_exception=True)
+def replay_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    replay_row = get_object_or_404(Replay, pk=pk)
+    if not (request.user.has_perm(perm("send_events")) or request.user == replay_row.requested_by):
+        raise PermissionDenied
+    services.replay_cancel(replay=replay_row)
+    if request.htmx:
+        return render(
+            request,
+            "events/replay_detail.html#progress",
+            {"replay": replay_row, "can_cancel": True, "items": _replay_items(replay_row)},
+        )
+    return redirect("events:replay_detail", pk=pk)
