@@ -42,7 +42,9 @@ REDACTED = "[REDACTED]"
 # still tell Basic from Bearer.
 SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
 SECRET_QUERY_PARAMS = frozenset({"token", "api_key", "apikey", "key", "secret", "secret_key"})
-SECRET_BODY_FIELDS = frozenset({"token", "api_key", "apikey", "secret_key", "password"})
+SECRET_BODY_FIELDS = frozenset(
+    {"token", "api_key", "apikey", "secret_key", "password", "previewtoken", "preview_token"}
+)
 _XML_SECRET = re.compile(r"<(token|api_key|secret_key|password)>[^<]*</\1>", re.IGNORECASE)
 
 DEFAULT_CONNECT_TIMEOUT = 3.05

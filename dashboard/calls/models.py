@@ -1,7 +1,9 @@
-"""The API call log: every provider exchange, as recorded (secrets redacted)."""
+"""The API call log (every provider exchange, as recorded, secrets redacted) and the
+error groups failed calls fold into (issue #8)."""
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.db import models
 
 
@@ -9,6 +11,178 @@ class Outcome(models.TextChoices):
     OK = "ok", "OK"
     FAILED = "failed", "Failed"
     SUSPENDED = "suspended", "Suspended"
+
+
+class GroupState(models.TextChoices):
+    NEW = "new", "New"
+    ONGOING = "ongoing", "Ongoing"
+    RESOLVED = "resolved", "Resolved"
+    REGRESSED = "regressed", "Regressed"
+    IGNORED = "ignored", "Ignored"
+
+
+class ProblemClass(models.TextChoices):
+    """What a person does about a failure: the Errors page's coarse filter."""
+
+    AUTH = "auth", "Auth"
+    RATE_LIMIT = "rate_limit", "Rate limit"
+    VALIDATION = "validation", "Validation"
+    PROVIDER_DOWN = "provider_down", "Provider down"
+    TRANSPORT = "transport", "Transport"
+    OTHER = "other", "Other"
+
+
+class ErrorGroup(models.Model):
+    """Every failed call with the same fingerprint: provider + operation + the
+    normalized Problem (see :mod:`dashboard.calls.groups`).
+
+    Counts live here and in :class:`ErrorGroupBucket`, so they outlive the raw-call
+    prune; nothing here points at an ApiCall.
+    """
+
+    fingerprint = models.CharField(max_length=40, unique=True)
+    provider = models.CharField(max_length=40)
+    operation = models.CharField(max_length=80)
+    problem_kind = models.CharField(max_length=30)
+    problem_class = models.CharField(max_length=20, choices=ProblemClass.choices)
+    # The normalized cause the fingerprint is made of ("type:https://…", "code:450",
+    # "status:5xx", "kind:timeout"): shown so a reader knows why rows group together.
+    problem_key = models.CharField(max_length=320)
+    title = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    problem_code = models.CharField(max_length=60, blank=True)
+    type_uri = models.CharField(max_length=300, blank=True)
+    docs_url = models.CharField(max_length=500, blank=True)
+    retryable = models.BooleanField(default=False)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+    subjects_count = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=12, choices=GroupState.choices, default=GroupState.NEW)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    regressed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        indexes = [
+            # One per filter x sort the Errors page offers (keyset: sort key, then id).
+            models.Index(fields=["-last_seen", "-id"], name="errgroup_recent"),
+            models.Index(fields=["-count", "-id"], name="errgroup_count"),
+            models.Index(fields=["provider", "-last_seen", "-id"], name="errgroup_provider"),
+            models.Index(fields=["operation", "-last_seen", "-id"], name="errgroup_operation"),
+            models.Index(fields=["state", "-last_seen", "-id"], name="errgroup_state"),
+            models.Index(fields=["problem_class", "-last_seen", "-id"], name="errgroup_class"),
+            models.Index(fields=["first_seen"], name="errgroup_first_seen"),
+            models.Index(fields=["regressed_at"], name="errgroup_regressed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.operation}: {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (GroupState.NEW, GroupState.ONGOING, GroupState.REGRESSED)
+
+
+class ErrorGroupBucket(models.Model):
+    """Occurrences of a group in one hour (the charts; kept after the prune)."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="buckets")
+    hour = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "hour"], name="errbucket_group_hour")
+        ]
+        indexes = [models.Index(fields=["hour"], name="errbucket_hour")]
+
+    def __str__(self) -> str:
+        return f"group {self.group_id} @ {self.hour:%Y-%m-%d %H}:00: {self.count}"
+
+
+class ErrorGroupAccount(models.Model):
+    """An account a group happened on, with its own first/last seen and count."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="account_rows")
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="error_groups"
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "account"], name="errgroup_account_unique")
+        ]
+        indexes = [models.Index(fields=["account", "-last_seen"], name="errgroup_account_recent")]
+
+    def __str__(self) -> str:
+        return f"group {self.group_id} on account {self.account_id}"
+
+
+class ErrorGroupCredential(models.Model):
+    """A credential fingerprint in use when the group happened (never the secret):
+    "these auth errors started right after the key rotation at 14:02"."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="credentials")
+    fingerprint = models.CharField(max_length=32)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "fingerprint"], name="errgroup_cred_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"group {self.group_id} with key {self.fingerprint}"
+
+
+class ErrorGroupSubject(models.Model):
+    """A domain row (event, preview, profile look-up…) a failure was for; at most
+    ``ERROR_GROUP_SUBJECT_LIMIT`` per group are kept."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="subjects")
+    subject_type = models.CharField(max_length=40)
+    subject_id = models.CharField(max_length=64)
+    first_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "subject_type", "subject_id"], name="errgroup_subject_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"group {self.group_id}: {self.subject_type} {self.subject_id}"
+
+
+class ErrorGroupNote(models.Model):
+    """A state change someone made (resolve, ignore, reopen) and why: the audit trail."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="notes")
+    action = models.CharField(max_length=12)
+    note = models.TextField(blank=True)
+    author = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on group {self.group_id}"
 
 
 class ApiCall(models.Model):
@@ -54,6 +228,16 @@ class ApiCall(models.Model):
     correlation_id = models.CharField(max_length=64, blank=True)
     subject_type = models.CharField(max_length=40, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
+    # The error group a failure folded into. SET_NULL and never the reverse: pruning
+    # raw calls leaves groups (and their counts) alone.
+    group = models.ForeignKey(
+        ErrorGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        db_index=False,  # apicall_group_recent starts with it
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -67,6 +251,10 @@ class ApiCall(models.Model):
             models.Index(fields=["correlation_id"], name="apicall_correlation"),
             models.Index(fields=["subject_type", "subject_id"], name="apicall_subject"),
             models.Index(fields=["credential_fingerprint", "-started_at"], name="apicall_cred"),
+            # A group's latest occurrences.
+            models.Index(fields=["group", "-started_at", "-id"], name="apicall_group_recent"),
+            # The call log's problem filter.
+            models.Index(fields=["problem_kind", "-started_at", "-id"], name="apicall_kind_recent"),
         ]
 
     def __str__(self) -> str:

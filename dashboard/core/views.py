@@ -20,7 +20,9 @@ from dashboard.core.roles import perm
 @require_GET
 @permission_required(perm("view_overview"), raise_exception=True)
 def overview(request: HttpRequest) -> HttpResponse:
-    context = selectors.overview_for(user=request.user)
+    from dashboard.calls.operations import operations_overview
+
+    context = {**selectors.overview_for(user=request.user), **operations_overview()}
     return render(request, "core/overview.html", context)
 
 

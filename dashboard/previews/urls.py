@@ -1,21 +1,27 @@
-from django.contrib.auth.decorators import permission_required
 from django.urls import path
 
-from dashboard.core.roles import perm
-from dashboard.core.views import section_pending
+from dashboard.previews import cql_views, grid_views, persona_views, views
 
 app_name = "previews"
-
-
-@permission_required(perm("view_previews"), raise_exception=True)
-def index(request):
-    return section_pending(
-        request,
-        title="Preview",
-        issue="#5",
-        blurb="Slot previews per persona, locale and context, the preview grid, "
-        "share links and the CQL playground.",
-    )
-
-
-urlpatterns = [path("", index, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("run/", views.preview_submit, name="submit"),
+    path("history/", views.history, name="history"),
+    path("diff/", views.preview_diff, name="diff"),
+    path("<int:pk>/", views.preview_detail, name="detail"),
+    path("<int:pk>/result/", views.preview_result, name="result"),
+    path("<int:pk>/rerun/", views.preview_rerun, name="rerun"),
+    path("<int:pk>/share/", views.preview_share, name="share"),
+    path("shared/<str:token>/", views.preview_shared, name="shared"),
+    path("personas/", persona_views.persona_list, name="personas"),
+    path("personas/new/", persona_views.persona_edit, name="persona_new"),
+    path("personas/<int:pk>/edit/", persona_views.persona_edit, name="persona_edit"),
+    path("personas/<int:pk>/delete/", persona_views.persona_delete, name="persona_delete"),
+    path("grids/", grid_views.grid_new, name="grids"),
+    path("grids/<int:pk>/", grid_views.grid_detail, name="grid"),
+    path("grids/<int:pk>/cells/", grid_views.grid_cells, name="grid_cells"),
+    path("grids/<int:pk>/baseline/", grid_views.grid_baseline, name="grid_baseline"),
+    path("cql/", cql_views.playground, name="cql"),
+    path("cql/run/", cql_views.playground_run, name="cql_run"),
+    path("cql/<int:pk>/", cql_views.playground_result, name="cql_result"),
+]

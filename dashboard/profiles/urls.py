@@ -1,20 +1,26 @@
-from django.contrib.auth.decorators import permission_required
 from django.urls import path
 
-from dashboard.core.roles import perm
-from dashboard.core.views import section_pending
+from dashboard.profiles import views
 
 app_name = "profiles"
-
-
-@permission_required(perm("lookup_profiles"), raise_exception=True)
-def index(request):
-    return section_pending(
-        request,
-        title="Profiles",
-        issue="#7",
-        blurb="One customer look-up across providers, browsing and data export.",
-    )
-
-
-urlpatterns = [path("", index, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("lookups/<int:pk>/", views.lookup_detail, name="lookup"),
+    path("a/<int:account_pk>/p/<str:profile_id>/", views.profile_detail, name="profile"),
+    path(
+        "a/<int:account_pk>/p/<str:profile_id>/refresh/",
+        views.profile_refresh,
+        name="profile_refresh",
+    ),
+    path("a/<int:account_pk>/p/<str:profile_id>/edit/", views.profile_edit, name="profile_edit"),
+    path("a/<int:account_pk>/browse/", views.browse, name="browse"),
+    path("a/<int:account_pk>/sync/", views.sync_start, name="sync_start"),
+    path("sync/<int:pk>/", views.sync_job, name="sync_job"),
+    path("sync/<int:pk>/<str:action>/", views.sync_control, name="sync_control"),
+    path("cache/", views.cache_list, name="cache"),
+    path("exports/", views.export_list, name="exports"),
+    path("exports/<int:pk>/", views.export_job, name="export_job"),
+    path("exports/<int:pk>/download/", views.export_download, name="export_download"),
+    path("exports/<int:pk>/<str:action>/", views.export_control, name="export_control"),
+    path("access/", views.access_list, name="access"),
+]

@@ -160,22 +160,18 @@ def test_a_garbage_account_filter_does_not_break_the_page(reader, mixed_calls, a
     assert response.status_code == 200
 
 
-def test_the_errors_page_shows_only_failed_calls(reader, mixed_calls):
-    response = reader.get(reverse("calls:errors"))
+def test_failed_calls_stay_reachable_from_the_call_log(reader, mixed_calls):
+    response = reader.get(reverse("calls:list"), {"outcome": "failed"})
 
     assert response.status_code == 200
     assert set(listed_ids(response)) == ids_of(mixed_calls, "shop_failed", "crm_limited")
-    assert "Failed API calls" in response.content.decode()
+    assert 'href="?outcome=failed"' in reader.get(reverse("calls:list")).content.decode()
 
 
-def test_the_errors_page_cannot_be_widened_to_other_outcomes(reader, mixed_calls):
-    response = reader.get(reverse("calls:errors"), {"outcome": "ok"})
-
-    assert set(listed_ids(response)) == ids_of(mixed_calls, "shop_failed", "crm_limited")
-
-
-def test_the_errors_page_still_filters_by_account(reader, mixed_calls):
-    response = reader.get(reverse("calls:errors"), {"account": mixed_calls["crm"].pk})
+def test_failed_calls_still_filter_by_account(reader, mixed_calls):
+    response = reader.get(
+        reverse("calls:list"), {"outcome": "failed", "account": mixed_calls["crm"].pk}
+    )
 
     assert set(listed_ids(response)) == ids_of(mixed_calls, "crm_limited")
 

@@ -1,0 +1,229 @@
+"""Forms for previews, personas, grids and the CQL playground.
+
+Each form reads its fields into the shapes the services take; the Croct limits are the
+services' (and ``visitors``') to check, and their messages come back onto the fields
+through :func:`add_input_errors`.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from . import selectors, visitors
+from .models import IdentityMode
+from .services import Visitor, VisitorInputError, visitor_for
+
+# Service error keys that are not form fields of the same name.
+FIELD_ALIASES = {"campaign": "campaign_source", "personas": "personas", "baseline": None}
+
+
+def add_input_errors(form: forms.Form, error: VisitorInputError) -> None:
+    for key, message in error.errors.items():
+        name = FIELD_ALIASES.get(key, key)
+        form.add_error(name if name in form.fields else None, message)
+
+
+def _text(label: str, help_text: str = "", **attrs) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        help_text=help_text,
+        widget=forms.TextInput(attrs=attrs) if attrs else None,
+    )
+
+
+class VisitorFields(forms.Form):
+    """The ad-hoc visitor: context parts and identity."""
+
+    time_zone = _text("Time zone", "An IANA name such as America/Sao_Paulo.", list="time-zones")
+    page_url = _text("Page URL", placeholder="https://example.com/pricing")
+    page_title = _text("Page title")
+    page_referrer = _text("Referrer")
+    utm_url = _text(
+        "Campaign from a URL",
+        "Paste a landing-page URL: its utm_* parameters fill the campaign fields left empty.",
+        placeholder="https://example.com/?utm_source=newsletter&utm_medium=email",
+    )
+    campaign_name = _text("Campaign name")
+    campaign_source = _text("Source")
+    campaign_medium = _text("Medium")
+    campaign_content = _text("Content")
+    campaign_term = _text("Term")
+    attributes = forms.CharField(
+        label="Custom attributes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "plan=pro\ncompany.size=50"}),
+        help_text="One KEY=VALUE per line; dotted keys nest (company.size=50), values "
+        'true/false/null/numbers are typed, "quoted" stays text. Or a JSON object. '
+        "At most 30 entries per map, 5 levels, keys and texts of at most 50 characters.",
+    )
+    identity_mode = forms.ChoiceField(
+        label="Identity", choices=IdentityMode.choices, initial=IdentityMode.RANDOM
+    )
+    identity_value = _text("Client id or user id", "A UUID v4 client id, or the user id.")
+
+    campaign_field_names = [f"campaign_{f}" for f in visitors.CAMPAIGN_FIELDS]
+
+    def context_fields(self):
+        return [self[n] for n in ("time_zone", "page_url", "page_title", "page_referrer")]
+
+    def campaign_fields(self):
+        return [self["utm_url"], *(self[n] for n in self.campaign_field_names)]
+
+    def ad_hoc_context(self) -> dict:
+        """The context parts typed in; raises VisitorInputError."""
+        data = self.cleaned_data
+        campaign = {f: data.get(f"campaign_{f}", "") for f in visitors.CAMPAIGN_FIELDS}
+        for name, value in visitors.campaign_from_url(data.get("utm_url", "")).items():
+            if not campaign.get(name):
+                campaign[name] = value
+        return visitors.build_context(
+            time_zone=data.get("time_zone", ""),
+            page={f: data.get(f"page_{f}", "") for f in visitors.PAGE_FIELDS},
+            campaign=campaign,
+            attributes=visitors.attributes_from_text(data.get("attributes", "")),
+        )
+
+
+class PreviewForm(VisitorFields):
+    account = forms.ModelChoiceField(queryset=selectors.preview_accounts(), empty_label=None)
+    slot_id = forms.CharField(
+        label="Slot id", max_length=120, widget=forms.TextInput(attrs={"list": "slot-ids"})
+    )
+    version = _text("Version", "1 or 1.2; empty for the latest.", placeholder="latest")
+    locale = _text(
+        "Preferred locale",
+        "en, pt-BR, pt_br…, or “default” for the slot's default.",
+        placeholder="en-us",
+    )
+    include_schema = forms.BooleanField(label="Include the slot schema", required=False)
+    preview_token = forms.CharField(
+        label="Preview token",
+        required=False,
+        help_text="Optional: forces the previewed variant. Stored encrypted, never shown again.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    persona = forms.ModelChoiceField(
+        queryset=selectors.personas(), required=False, empty_label="Ad-hoc visitor"
+    )
+    identity_mode = forms.ChoiceField(
+        label="Identity",
+        required=False,
+        choices=[("", "The persona's (a random client id without one)"), *IdentityMode.choices],
+    )
+
+    field_order = ["account", "slot_id", "version", "locale", "include_schema", "preview_token"]
+
+    def clean_version(self):
+        return self._checked("version", visitors.check_version)
+
+    def clean_locale(self):
+        return self._checked("locale", visitors.check_locale)
+
+    def _checked(self, name, check):
+        try:
+            return check(self.cleaned_data.get(name, ""))
+        except VisitorInputError as exc:
+            raise forms.ValidationError(exc.errors[name]) from None
+
+    def clean(self):
+        # The visitor is checked even when other fields failed: every error shows at once.
+        data = super().clean()
+        try:
+            context = self.ad_hoc_context()
+            mode = data.get("identity_mode") or None
+            self.visitor: Visitor = visitor_for(
+                persona=data.get("persona"),
+                context=context,
+                identity_mode=mode,
+                identity_value=data.get("identity_value", ""),
+            )
+        except VisitorInputError as exc:
+            add_input_errors(self, exc)
+        return data
+
+
+class PersonaForm(VisitorFields):
+    name = forms.CharField(max_length=80)
+    description = forms.CharField(max_length=200, required=False)
+
+    field_order = ["name", "description"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                self.context = self.ad_hoc_context()
+            except VisitorInputError as exc:
+                add_input_errors(self, exc)
+        return data
+
+    @staticmethod
+    def initial_for(persona) -> dict:
+        context = persona.context or {}
+        page = context.get("page") or {}
+        campaign = context.get("campaign") or {}
+        initial = {
+            "name": persona.name,
+            "description": persona.description,
+            "time_zone": context.get("timeZone", ""),
+            "attributes": visitors.attributes_as_text(context.get("attributes") or {}),
+            "identity_mode": persona.identity_mode,
+            "identity_value": persona.identity_value,
+        }
+        initial.update({f"page_{k}": v for k, v in page.items()})
+        initial.update({f"campaign_{k}": v for k, v in campaign.items()})
+        return initial
+
+
+class GridForm(forms.Form):
+    account = forms.ModelChoiceField(queryset=selectors.preview_accounts(), empty_label=None)
+    slot_id = forms.CharField(
+        label="Slot id", max_length=120, widget=forms.TextInput(attrs={"list": "slot-ids"})
+    )
+    version = _text("Version", "1 or 1.2; empty for the latest.", placeholder="latest")
+    include_schema = forms.BooleanField(label="Include the slot schema", required=False)
+    personas = forms.ModelMultipleChoiceField(
+        queryset=selectors.personas(), widget=forms.CheckboxSelectMultiple
+    )
+    locales = forms.CharField(
+        label="Locales",
+        help_text="Comma-separated, e.g. en, pt-br, es (or “default”). At most 6.",
+        widget=forms.TextInput(attrs={"placeholder": "en, pt-br"}),
+    )
+
+    def locale_list(self) -> list[str]:
+        raw = self.cleaned_data.get("locales", "")
+        return [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
+
+
+class CqlForm(VisitorFields):
+    account = forms.ModelChoiceField(queryset=selectors.evaluate_accounts(), empty_label=None)
+    query = forms.CharField(
+        label="CQL query",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+        help_text="At most 500 characters, e.g. context's plan is 'pro'.",
+    )
+    persona = forms.ModelChoiceField(
+        queryset=selectors.personas(), required=False, empty_label="Ad-hoc visitor"
+    )
+    identity_mode = forms.ChoiceField(
+        label="Identity",
+        required=False,
+        choices=[("", "The persona's (a random client id without one)"), *IdentityMode.choices],
+    )
+
+    field_order = ["account", "query", "persona"]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            self.visitor = visitor_for(
+                persona=data.get("persona"),
+                context=self.ad_hoc_context(),
+                identity_mode=data.get("identity_mode") or None,
+                identity_value=data.get("identity_value", ""),
+            )
+        except VisitorInputError as exc:
+            add_input_errors(self, exc)
+        return data

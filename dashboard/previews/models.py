@@ -1,0 +1,226 @@
+"""Slot previews: what a visitor is served, personas, preview grids and CQL runs.
+
+A PreviewRequest keeps what was asked (slot, version, locale, visitor context snapshot,
+identity) apart from what was served (``result``, ``problem``): a re-run is a new row
+that points at the one it repeats, so the stored answer never changes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings as django_settings
+from django.db import models
+
+
+class IdentityMode(models.TextChoices):
+    RANDOM = "random", "A new random client id per preview"
+    CLIENT_ID = "client_id", "A fixed client id"
+    USER_ID = "user_id", "A user id (sent as an unsigned user token)"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+FINISHED = (RunStatus.DONE, RunStatus.FAILED)
+
+
+def poll_delay(created_at) -> str:
+    """How long a pending fragment waits before asking again: quick at first (most
+    previews finish in tens of milliseconds), then gentler on the server."""
+    from django.utils import timezone
+
+    age = (timezone.now() - created_at).total_seconds() if created_at else 0
+    return "60ms" if age < 1 else "250ms" if age < 5 else "1s"
+
+
+class Persona(models.Model):
+    """A named, shared visitor preset: a Croct ``context`` plus an identity."""
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    # The Croct context as it is sent (providers/croct.md: fetch content, ``context``).
+    context = models.JSONField(default=dict, blank=True)
+    identity_mode = models.CharField(
+        max_length=20, choices=IdentityMode.choices, default=IdentityMode.RANDOM
+    )
+    identity_value = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PreviewGrid(models.Model):
+    """One slot previewed for several personas x several locales (one cell each)."""
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="preview_grids"
+    )
+    slot_id = models.CharField(max_length=120)
+    version = models.CharField(max_length=20, blank=True)
+    include_schema = models.BooleanField(default=False)
+    locales = models.JSONField(default=list)
+    persona_names = models.JSONField(default=list)
+    baseline = models.ForeignKey(
+        "PreviewRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"grid {self.pk} of {self.slot_id}"
+
+    @property
+    def poll_delay(self) -> str:
+        return poll_delay(self.created_at)
+
+
+class PreviewRequest(models.Model):
+    """One content fetch for one visitor, and what came back."""
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="previews"
+    )
+    slot_id = models.CharField(max_length=120)
+    version = models.CharField(max_length=20, blank=True)
+    # "" leaves preferredLocale out; "default" sends null (the slot's default locale).
+    locale = models.CharField(max_length=20, blank=True)
+    include_schema = models.BooleanField(default=False)
+    # The preview token forces a variant; it is kept encrypted and shown only as a hint.
+    preview_token_ciphertext = models.TextField(blank=True)
+    preview_token_hint = models.CharField(max_length=8, blank=True)
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="previews"
+    )
+    persona_name = models.CharField(max_length=80, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    identity_mode = models.CharField(
+        max_length=20, choices=IdentityMode.choices, default=IdentityMode.RANDOM
+    )
+    identity_value = models.CharField(max_length=120, blank=True)
+    client_id = models.CharField(max_length=36, blank=True, help_text="The X-Client-Id sent.")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    result = models.JSONField(null=True, blank=True)
+    problem = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    grid = models.ForeignKey(
+        PreviewGrid, null=True, blank=True, on_delete=models.CASCADE, related_name="cells"
+    )
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["slot_id", "-created_at"]),
+            models.Index(fields=["account", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"preview {self.pk} of {self.slot_id} ({self.status})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def poll_delay(self) -> str:
+        return poll_delay(self.created_at)
+
+    @property
+    def is_suspended(self) -> bool:
+        return bool(self.problem) and self.problem.get("kind") == "suspended"
+
+    @property
+    def visitor_label(self) -> str:
+        return self.persona_name or "Ad-hoc visitor"
+
+    @property
+    def locale_label(self) -> str:
+        return self.locale or "(not sent)"
+
+
+class CqlEvaluation(models.Model):
+    """One CQL query evaluated with a visitor's context (the playground)."""
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="cql_evaluations"
+    )
+    query = models.TextField()
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="evaluations"
+    )
+    persona_name = models.CharField(max_length=80, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    identity_mode = models.CharField(
+        max_length=20, choices=IdentityMode.choices, default=IdentityMode.RANDOM
+    )
+    identity_value = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    result = models.JSONField(null=True, blank=True)
+    problem = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"cql {self.pk} ({self.status})"
+
+    @property
+    def poll_delay(self) -> str:
+        return poll_delay(self.created_at)
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in FINISHED

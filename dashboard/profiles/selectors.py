@@ -1,0 +1,167 @@
+"""Reads for the profile pages: the unified look-up view, one profile, the jobs and
+the access log. Masking for staff without ``see_contact_details`` happens here, so a
+template never holds a value the reader may not see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from dashboard.calls.models import ApiCall
+from dashboard.core.roles import perm
+from dashboard.profiles import normalize
+from dashboard.profiles.models import (
+    CachedProfile,
+    ExportJob,
+    LookupRequest,
+    LookupResult,
+    ProfileAccess,
+    ResultStatus,
+    SyncJob,
+)
+
+
+def can_see_contacts(user) -> bool:
+    return user.has_perm(perm("see_contact_details"))
+
+
+def is_stale(fetched_at: datetime | None, now: datetime | None = None) -> bool:
+    if fetched_at is None:
+        return True
+    now = now or timezone.now()
+    return now - fetched_at > timedelta(minutes=settings.PROFILES_STALE_AFTER_MINUTES)
+
+
+@dataclass
+class Source:
+    account_name: str
+    account_id: int
+    provider: str
+    profile_id: str
+    value: Any
+    fetched_at: datetime | None
+    stale: bool
+
+
+@dataclass
+class MergedField:
+    name: str
+    sources: list[Source] = field(default_factory=list)
+
+    @property
+    def conflict(self) -> bool:
+        """Two providers hold different non-empty values (compared case-blind)."""
+        values = {str(s.value).strip().lower() for s in self.sources if s.value not in ("", None)}
+        return len(values) > 1
+
+
+@dataclass
+class ResultView:
+    result: LookupResult
+    profiles: list[dict[str, Any]]
+    stale: bool
+
+
+def lookup_view(*, lookup: LookupRequest, user) -> dict[str, Any]:
+    """Everything the look-up page shows: per-account results (masked as needed), the
+    merged field table and whether anything is still running."""
+    show = can_see_contacts(user)
+    now = timezone.now()
+    rows: list[ResultView] = []
+    merged = {name: MergedField(name) for name in normalize.MERGED_FIELDS}
+    results = lookup.results.select_related("account").order_by("account__name", "id")
+    for result in results:
+        profiles = [p if show else normalize.masked(p) for p in result.profiles]
+        stale = result.status == ResultStatus.FOUND and is_stale(result.fetched_at, now)
+        rows.append(ResultView(result, profiles, stale))
+        for profile in profiles:
+            for name in normalize.MERGED_FIELDS:
+                merged[name].sources.append(
+                    Source(
+                        account_name=result.account.name,
+                        account_id=result.account_id,
+                        provider=result.account.provider,
+                        profile_id=profile.get("profile_id", ""),
+                        value=profile.get(name, ""),
+                        fetched_at=result.fetched_at,
+                        stale=stale,
+                    )
+                )
+    found = [r for r in rows if r.result.status == ResultStatus.FOUND]
+    return {
+        "lookup": lookup,
+        "query_shown": lookup.query if show else normalize.mask_query(lookup.kind, lookup.query),
+        "rows": rows,
+        "merged": [m for m in merged.values() if m.sources] if found else [],
+        "conflicts": [m.name for m in merged.values() if m.conflict],
+        "done": all(r.result.is_done for r in rows),
+        "stale_after": settings.PROFILES_STALE_AFTER_MINUTES,
+    }
+
+
+def recent_lookups(*, user, limit: int = 10) -> list[LookupRequest]:
+    return list(LookupRequest.objects.filter(requested_by=user)[:limit])
+
+
+def cached_profile(*, account_id: int, profile_id: str) -> CachedProfile | None:
+    return (
+        CachedProfile.objects.select_related("account")
+        .filter(account_id=account_id, profile_id=profile_id)
+        .first()
+    )
+
+
+def profile_for_display(profile: dict[str, Any], *, user) -> dict[str, Any]:
+    return profile if can_see_contacts(user) else normalize.masked(profile)
+
+
+def customer_keys(profile: dict[str, Any]) -> list[str]:
+    """Every value calls or events for this customer may be filed under."""
+    keys = [profile.get(k) for k in ("profile_id", "customer_id", "email", "phone")]
+    return [str(k)[:64] for k in dict.fromkeys(keys) if k]
+
+
+def calls_for_customer(keys: list[str], *, limit: int = 50) -> list[ApiCall]:
+    """API calls made for this customer (look-ups, refreshes, edits), newest first."""
+    if not keys:
+        return []
+    return list(
+        ApiCall.objects.filter(subject_type="profile", subject_id__in=keys).select_related(
+            "account"
+        )[:limit]
+    )
+
+
+def events_for_customer(keys: list[str]) -> list[Any] | None:
+    """Events Switchyard sent for this customer, from the events outbox (#6).
+
+    None when the events app does not provide ``events_for_user`` (yet): the page then
+    says so instead of claiming nothing was sent.
+    """
+    try:
+        from dashboard.events.selectors import events_for_user
+    except ImportError:
+        return None
+    return list(events_for_user(keys))
+
+
+def sync_jobs(*, account_id: int | None = None, limit: int = 10) -> list[SyncJob]:
+    jobs = SyncJob.objects.select_related("account")
+    if account_id:
+        jobs = jobs.filter(account_id=account_id)
+    return list(jobs[:limit])
+
+
+def export_jobs(*, limit: int = 20) -> list[ExportJob]:
+    return list(ExportJob.objects.select_related("account", "requested_by")[:limit])
+
+
+def access_log(*, subject: str = "", limit: int = 100) -> list[ProfileAccess]:
+    entries = ProfileAccess.objects.select_related("user", "account")
+    if subject:
+        entries = entries.filter(subject=subject)
+    return list(entries[:limit])

@@ -1,0 +1,45 @@
+// Slot previews (#5): small conveniences; every page works without them.
+(function () {
+  "use strict";
+  // The share link selects itself so it can be copied at once.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-select-on-focus]")) {
+      event.target.select();
+    }
+  });
+  // The CQL query's character count, against the 500 the API allows.
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field.id) { return; }
+    var counter = document.querySelector('[data-counter-for="' + field.id + '"]');
+    if (counter) {
+      counter.textContent = String(field.value.length);
+      counter.classList.toggle("over", field.value.length > 500);
+    }
+  });
+  // A poll that fails (a deploy restarting the server, a network blip) is tried again a
+  // few times instead of leaving the fragment spinning forever.
+  var MAX_POLL_RETRIES = 5;
+  function retryPoll(event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-poll")) { return; }
+    var failures = parseInt(elt.getAttribute("data-poll-failures") || "0", 10) + 1;
+    elt.setAttribute("data-poll-failures", String(failures));
+    if (failures <= MAX_POLL_RETRIES) {
+      elt.dispatchEvent(new CustomEvent("poll-retry"));
+    }
+  }
+  document.addEventListener("htmx:responseError", retryPoll);
+  document.addEventListener("htmx:sendError", retryPoll);
+  // Only two grid cells can be picked for a diff: a third unticks the oldest pick.
+  var picks = [];
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-diff-pick]")) { return; }
+    picks = picks.filter(function (b) { return b !== box && document.contains(b); });
+    if (box.checked) {
+      picks.push(box);
+      while (picks.length > 2) { picks.shift().checked = false; }
+    }
+  });
+})();

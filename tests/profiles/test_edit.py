@@ -1,0 +1,93 @@
+"""Setting a profile attribute in Octy and Altcraft from the profile page."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from dashboard.profiles.services import profile_fetch
+
+pytestmark = pytest.mark.django_db
+
+
+def _octy_ada(account):
+    from dashboard.accounts.services import provider_client
+
+    return provider_client(account).get_profiles(["cust-00001"])[0]
+
+
+def test_octy_attribute_is_updated_keeping_the_other_profile_data(
+    demo_account, support, client_for
+):
+    octy = demo_account("octy")
+    ada = _octy_ada(octy)
+    url = reverse("profiles:profile_edit", args=[octy.pk, ada.profile_id])
+
+    response = client_for(support).post(url, {"name": "plan", "value": "enterprise"})
+
+    assert response.status_code == 302
+    after = _octy_ada(octy)
+    assert after.profile_data["plan"] == "enterprise"
+    assert after.profile_data["email"] == "ada@example.com"
+
+
+def test_octy_refuses_an_empty_list_before_sending(demo_account, support, client_for, sandbox):
+    octy = demo_account("octy")
+    ada = _octy_ada(octy)
+    before = sandbox["octy"].app.stats()["endpoints"].get("POST profiles/update", 0)
+    url = reverse("profiles:profile_edit", args=[octy.pk, ada.profile_id])
+
+    response = client_for(support).post(
+        url, {"name": "tags", "value": "[]"}, headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 422
+    assert "must not be empty" in response.content.decode()
+    assert sandbox["octy"].app.stats()["endpoints"].get("POST profiles/update", 0) == before
+
+
+def test_altcraft_update_and_its_duplicate_answer(demo_account, support, client_for):
+    altcraft = demo_account("altcraft")
+    ada = profile_fetch(account=altcraft, profile_id=_altcraft_ada_id(altcraft))
+    url = reverse("profiles:profile_edit", args=[altcraft.pk, ada["profile_id"]])
+    client = client_for(support)
+
+    first = client.post(url, {"name": "_city", "value": "Paris"}, headers={"HX-Request": "true"})
+    again = client.post(url, {"name": "_city", "value": "Paris"}, headers={"HX-Request": "true"})
+
+    assert first.status_code == 200
+    assert 'data-testid="edit-ok"' in first.content.decode()
+    assert 'data-testid="duplicate"' not in first.content.decode()
+    assert 'data-testid="duplicate"' in again.content.decode()
+    assert "did not apply it again" in again.content.decode()
+    refreshed = profile_fetch(account=altcraft, profile_id=ada["profile_id"])
+    assert refreshed["attributes"]["_city"] == "Paris"
+
+
+def test_altcraft_validation_refuses_an_unknown_system_field(demo_account, support, client_for):
+    altcraft = demo_account("altcraft")
+    url = reverse("profiles:profile_edit", args=[altcraft.pk, _altcraft_ada_id(altcraft)])
+    response = client_for(support).post(
+        url, {"name": "_nope", "value": "x"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 422
+    assert "is not an Altcraft system field" in response.content.decode()
+
+
+def test_octy_edit_of_a_vanished_profile_is_refused_before_writing(
+    demo_account, support, client_for, sandbox
+):
+    octy = demo_account("octy")
+    url = reverse("profiles:profile_edit", args=[octy.pk, "profile_doesnotexist00"])
+    response = client_for(support).post(
+        url, {"name": "plan", "value": "pro"}, headers={"HX-Request": "true"}
+    )
+    # Octy no longer has it: said before any write is attempted.
+    assert response.status_code == 422
+    assert "no longer has this profile" in response.content.decode()
+
+
+def _altcraft_ada_id(account) -> str:
+    from dashboard.accounts.services import provider_client
+
+    return provider_client(account).get_profile("email", "ada@example.com").profile_id
