@@ -19,6 +19,7 @@ from dashboard.accounts.encryption import decrypt_secrets, encrypt_secrets
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import NoActiveCredential, active_credential, provider_client
 from dashboard.calls.context import call_context
+from dashboard.core.queueing import enqueue_on_commit
 from integrations.croct.client import DEFAULT_LOCALE, ContentRequest, PayloadError
 from integrations.croct.payloads import MAX_QUERY_LENGTH, validate_query
 from integrations.errors import CONFIGURATION, Problem, ProviderError
@@ -168,7 +169,7 @@ def preview_create(
 def _enqueue_preview(preview_id: int) -> None:
     from dashboard.previews.tasks import run_preview
 
-    transaction.on_commit(lambda: run_preview.delay(preview_id))
+    enqueue_on_commit(run_preview, preview_id)
 
 
 def preview_rerun(*, preview: PreviewRequest, actor=None) -> PreviewRequest:
@@ -476,7 +477,7 @@ def evaluation_create(
         if enqueue:
             from dashboard.previews.tasks import run_evaluation
 
-            transaction.on_commit(lambda: run_evaluation.delay(evaluation.pk))
+            enqueue_on_commit(run_evaluation, evaluation.pk)
     return evaluation
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import NoActiveCredential, provider_client
 from dashboard.calls.context import call_context
+from dashboard.core.queueing import enqueue_on_commit
 from dashboard.profiles import normalize
 from dashboard.profiles.cache import cache_upsert
 from dashboard.profiles.models import ExportJob, ExportKind, JobStatus, SyncJob
@@ -102,7 +103,7 @@ def sync_start(
 def _enqueue_sync(job: SyncJob) -> None:
     from dashboard.profiles.tasks import run_sync_job
 
-    transaction.on_commit(lambda: run_sync_job.delay(job.pk))
+    enqueue_on_commit(run_sync_job, job.pk)
 
 
 def sync_cancel(*, job: SyncJob) -> SyncJob:
@@ -269,7 +270,7 @@ def export_start(
 def _enqueue_export(job: ExportJob) -> None:
     from dashboard.profiles.tasks import run_export_job
 
-    transaction.on_commit(lambda: run_export_job.delay(job.pk))
+    enqueue_on_commit(run_export_job, job.pk)
 
 
 def export_cancel(*, job: ExportJob) -> ExportJob:

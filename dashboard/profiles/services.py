@@ -12,6 +12,7 @@ from django.utils import timezone
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import NoActiveCredential, provider_client
 from dashboard.calls.context import call_context
+from dashboard.core.queueing import enqueue_on_commit
 from dashboard.profiles import normalize
 from dashboard.profiles.cache import cache_lookup_ids, cache_upsert
 from dashboard.profiles.models import (
@@ -93,7 +94,8 @@ def lookup_start(*, query: Query, actor=None) -> LookupRequest:
                 finished_at=timezone.now(),
             )
     access_record(user=actor, action=AccessAction.SEARCH, subject=query.value)
-    transaction.on_commit(lambda: [run_lookup_result.delay(pk) for pk in queued])
+    for pk in queued:
+        enqueue_on_commit(run_lookup_result, pk)
     if not queued:
         _release_waiting(request)
     return request
@@ -222,7 +224,7 @@ def _release_waiting(request: LookupRequest) -> None:
                 note="",
             )
             if updated:
-                transaction.on_commit(lambda pk=r.pk: run_lookup_result.delay(pk))
+                enqueue_on_commit(run_lookup_result, r.pk)
     still_open = LookupResult.objects.filter(
         request=request, status__in=(ResultStatus.PENDING, ResultStatus.RUNNING)
     ).exists()
