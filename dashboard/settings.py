@@ -292,6 +292,14 @@ CELERY_BEAT_SCHEDULE = {
     "prune-call-log": {"task": "calls.prune", "schedule": 6 * 3600},
 }
 
+# --- Queue sweeping (#9) ------------------------------------------------------------
+# Work whose task could not be sent (broker down) waits in the database; the sweeper
+# sends it again once it has waited this long (see dashboard/core/queueing.py).
+QUEUE_RESEND_AFTER_SECONDS = env.int("QUEUE_RESEND_AFTER_SECONDS", default=120)
+# At most this many rows per app per sweep (the rest go at the next one).
+QUEUE_RESEND_BATCH = env.int("QUEUE_RESEND_BATCH", default=500)
+CELERY_BEAT_SCHEDULE["sweep-waiting-work"] = {"task": "core.sweep", "schedule": 60.0}
+
 # --- Key rotation (#4) ------------------------------------------------------------
 # The key a rotation replaces keeps working this long unless the rotation says otherwise.
 CREDENTIAL_OVERLAP_HOURS = env.int("CREDENTIAL_OVERLAP_HOURS", default=24)

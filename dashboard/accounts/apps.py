@@ -13,9 +13,14 @@ class AccountsConfig(AppConfig):
 
         from dashboard.accounts.audit import fill_actor
         from dashboard.accounts.models import ConnectedAccount, Credential
+        from dashboard.accounts.services import account_checks_resend_waiting
+        from dashboard.core.queueing import register_sweeper
 
         pre_save.connect(fill_actor, sender=LogEntry, dispatch_uid="accounts.audit.fill_actor")
 
         auditlog.register(ConnectedAccount)
         # The ciphertext never goes into an audit row, not even encrypted.
         auditlog.register(Credential, exclude_fields=["ciphertext"])
+
+        # Checks whose task could not be sent (broker down) are sent again by core.sweep.
+        register_sweeper("accounts.checks")(account_checks_resend_waiting)

@@ -38,6 +38,7 @@ from dashboard.accounts.services import (
     credential_build,
     secret_fingerprint,
 )
+from dashboard.core.queueing import enqueue_on_commit
 from integrations.provider import SettingsError
 
 VERIFY_TASK = "task accounts.verify_credential"
@@ -152,7 +153,9 @@ def _request_verification(credential: Credential, *, actor, enqueue: bool) -> Ac
         account_id=credential.account_id, credential=credential, requested_by=actor
     )
     if enqueue:
-        transaction.on_commit(lambda: verify_credential.delay(check.pk))
+        # With the broker down the key stays pending; the accounts.checks sweeper
+        # sends its verification once the broker is back.
+        enqueue_on_commit(verify_credential, check.pk)
     return check
 
 
@@ -160,12 +163,15 @@ def latest_verification(credential: Credential) -> AccountCheck | None:
     return credential.checks.order_by("-pk").first()
 
 
-def credential_verify_run(*, check_id: int, by: str = VERIFY_TASK) -> Credential:
+def credential_verify_run(
+    *, check_id: int, by: str = VERIFY_TASK, resume: bool = False
+) -> Credential:
     """Run a pending key's verification check and act on it: promote when it passed,
     mark the key ``failed`` (the old key stays active) when it did not.
 
     Idempotent: a key that is no longer pending (discarded, already handled) is
-    returned unchanged.
+    returned unchanged, and a check another attempt is running is left to it (see
+    :func:`account_check_run` for ``resume``).
     """
     check = AccountCheck.objects.select_related("credential").get(pk=check_id)
     if check.credential.state != CredentialState.PENDING:
@@ -183,7 +189,7 @@ def credential_verify_run(*, check_id: int, by: str = VERIFY_TASK) -> Credential
             },
         )
         return check.credential
-    check = account_check_run(check_id=check_id)
+    check = account_check_run(check_id=check_id, resume=resume)
     return credential_verification_apply(check=check, by=by)
 
 

@@ -25,6 +25,7 @@ from dashboard.accounts.models import (
 )
 from dashboard.calls.context import call_context
 from dashboard.calls.services import record_exchange
+from dashboard.core.queueing import enqueue_on_commit, resend_batch, send_now, waiting_since
 from integrations.errors import ProviderError
 from integrations.provider import SettingsError, clean_base_url
 from integrations.registry import UnknownProvider, get_provider
@@ -216,12 +217,42 @@ def account_set_enabled(*, account: ConnectedAccount, enabled: bool, actor=None)
 def account_check_request(
     *, account: ConnectedAccount, actor=None, credential: Credential | None = None
 ) -> AccountCheck:
-    """Queue a verify call for the account (its active credential, or ``credential``)."""
+    """Queue a verify call for the account (its active credential, or ``credential``).
+
+    The task is sent after commit; with the broker down the check stays ``pending``
+    (the page shows it so) and :func:`account_checks_resend_waiting` sends it later."""
     from dashboard.accounts.tasks import run_account_check
 
     check = AccountCheck.objects.create(account=account, credential=credential, requested_by=actor)
-    transaction.on_commit(lambda: run_account_check.delay(check.pk))
+    enqueue_on_commit(run_account_check, check.pk)
     return check
+
+
+def account_checks_resend_waiting() -> int:
+    """Re-send the task of every check still ``pending`` (never started) after
+    ``QUEUE_RESEND_AFTER_SECONDS``; the number of tasks sent. Registered as the
+    ``accounts.checks`` sweeper (see apps.py and dashboard/core/queueing.py).
+
+    A check of a key that is not in use (pending, failed or revoked: a rotation's
+    verification) goes to ``accounts.verify_credential``, which promotes or fails the
+    key, or closes the check when the key was discarded meanwhile; any other check
+    to ``accounts.run_check``. Both are idempotent, so a check whose first message
+    arrives after all runs once."""
+    from dashboard.accounts.tasks import run_account_check, verify_credential
+
+    waiting = (
+        AccountCheck.objects.filter(status=CheckStatus.PENDING, requested_at__lte=waiting_since())
+        .order_by("requested_at", "pk")
+        .values_list("pk", "credential_id", "credential__state")[: resend_batch()]
+    )
+    sent = 0
+    for pk, credential_id, credential_state in waiting:
+        in_use = credential_id is None or credential_state in (
+            CredentialState.ACTIVE,
+            CredentialState.PREVIOUS,
+        )
+        sent += send_now(run_account_check if in_use else verify_credential, pk)
+    return sent
 
 
 def active_credential(account: ConnectedAccount) -> Credential:
@@ -254,15 +285,19 @@ def provider_client(
     )
 
 
-def account_check_run(*, check_id: int) -> AccountCheck:
+def account_check_run(*, check_id: int, resume: bool = False) -> AccountCheck:
     """Run one queued check: the provider's verify call with the chosen credential.
 
-    Idempotent: a check that already finished is returned as it is (a redelivered
-    task message does nothing twice).
+    Idempotent: a check that already finished is returned as it is, and so is one
+    already ``running`` (a second message for it, e.g. re-sent by the sweeper, does
+    nothing twice) unless ``resume``: the task passes that when its own earlier
+    attempt stopped half-way (a retry after a database error, a message redelivered
+    because its worker died). The outcome is written in one transaction, so a run
+    that stops half-way leaves the check ``running`` and the account as it was.
     """
     with transaction.atomic():
         check = AccountCheck.objects.select_for_update().select_related("account").get(pk=check_id)
-        if check.is_done:
+        if check.is_done or (check.status == CheckStatus.RUNNING and not resume):
             return check
         check.status = CheckStatus.RUNNING
         check.save(update_fields=["status"])
@@ -317,20 +352,25 @@ def _finish_check(
     latency_ms: float | None = None,
 ) -> AccountCheck:
     now = timezone.now()
+    # All or nothing: a database that goes away half-way leaves the check running and
+    # the account's health as it was (the task retries), never a finished check with
+    # stale health or the reverse.
     check.status = status
     check.summary = summary or {}
     check.problem = problem
     check.latency_ms = latency_ms
     check.finished_at = now
-    check.save(
-        update_fields=["status", "summary", "problem", "latency_ms", "finished_at", "credential"]
-    )
-    # Only a check of the account's active credential speaks for the account's health.
-    credential = check.credential
-    if credential is None or credential.state == CredentialState.ACTIVE:
-        ConnectedAccount.objects.filter(pk=check.account_id).update(
-            health=health, last_checked_at=now
-        )
-    if credential is not None and status == CheckStatus.OK:
-        Credential.objects.filter(pk=credential.pk).update(verified_at=now)
+    with transaction.atomic():
+        fields = ["status", "summary", "problem", "latency_ms", "finished_at", "credential"]
+        check.save(update_fields=fields)
+        # Only a check of the account's active credential speaks for the account's health.
+        credential = check.credential
+        if credential is None or credential.state == CredentialState.ACTIVE:
+            _record_health(check.account_id, health=health, now=now)
+        if credential is not None and status == CheckStatus.OK:
+            Credential.objects.filter(pk=credential.pk).update(verified_at=now)
     return check
+
+
+def _record_health(account_id: int, *, health: str, now) -> None:
+    ConnectedAccount.objects.filter(pk=account_id).update(health=health, last_checked_at=now)
