@@ -23,6 +23,7 @@ from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import NoActiveCredential, provider_client
 from dashboard.calls.context import call_context
 from dashboard.calls.models import ApiCall
+from dashboard.core.queueing import enqueue_on_commit, send_now
 from dashboard.events import preparing
 from dashboard.events.models import (
     AttemptOutcome,
@@ -100,13 +101,29 @@ def event_queue(
     return event
 
 
+def _send_dispatch() -> None:
+    from dashboard.events.tasks import dispatch_events
+
+    send_now(dispatch_events)
+
+
 def _dispatch_on_commit(countdown: float | None = None) -> None:
+    """Ask for a dispatcher run after commit (never raising if the broker is down:
+    the events stay queued and ``events.sweep`` dispatches them).
+
+    One dispatcher claims every due event, so a transaction that queues many events
+    asks once, not once per event.
+    """
     from dashboard.events.tasks import dispatch_events
 
     if countdown:
-        transaction.on_commit(lambda: dispatch_events.apply_async(countdown=countdown))
-    else:
-        transaction.on_commit(dispatch_events.delay)
+        enqueue_on_commit(dispatch_events, countdown=countdown)
+        return
+    # Django keeps the callbacks of the open transaction in ``run_on_commit`` as
+    # (savepoint ids, function, robust) and drops them on rollback.
+    if any(entry[1] is _send_dispatch for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_send_dispatch)
 
 
 # --- dispatching ---------------------------------------------------------------------
@@ -689,7 +706,7 @@ def replay_start(*, plan: ReplayPlan, filters: dict, actor=None) -> Replay:
         replay.finished_at = timezone.now()
         replay.save(update_fields=["status", "finished_at"])
     else:
-        transaction.on_commit(lambda: run_replay.delay(replay.pk))
+        enqueue_on_commit(run_replay, replay.pk)
     return replay
 
 

@@ -8,7 +8,8 @@ the emulator keeps its own record so tests can check what arrived:
 ``GET /_sandbox/events`` (totals and the last events; ``?event_id=`` for one
 delivery count), ``DELETE /_sandbox/events`` clears it, ``/_sandbox/stats`` has the
 totals too. Events sent with a rejected key are counted, not recorded as delivered:
-the real platform drops them silently.
+the real platform drops them silently. An injected ``malformed`` fault takes the
+request as usual and garbles the body of its 200 (the client reads no body anyway).
 
 ``python -m integrations.commanders_act.sandbox [--port 8102]``
 """
@@ -21,6 +22,7 @@ from collections import Counter, OrderedDict, deque
 from http import HTTPStatus
 from typing import Any
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -146,6 +148,19 @@ class CommandersActSandbox(SandboxApp):
     def error_response(self, request: Request, status: int, message: str) -> Response:
         # The API's only errors are bare: a status and at most a short text.
         return Response(_reason(status), status=status, content_type="text/plain")
+
+    def malformed_response(self, request: Request) -> Response:
+        # The API's 200 carries nothing a client reads, so a broken body only means
+        # something if the request was taken: handle it as usual, then garble the 200
+        # (a 200 that silently dropped the events would be a loss no client can see).
+        try:
+            endpoint, args = self.url_map.bind_to_environ(request.environ).match()
+        except HTTPException:
+            return super().malformed_response(request)
+        response = getattr(self, endpoint)(request, **args)
+        if response.status_code != 200:
+            return response
+        return super().malformed_response(request)
 
     # --- the record -------------------------------------------------------------------
     def _record(self, request: Request, events: list[Any], *, batch: bool) -> None:

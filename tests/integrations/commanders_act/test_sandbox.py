@@ -153,6 +153,18 @@ def test_injected_errors_are_bare(sandbox):
     assert response.headers["Retry-After"] == "1"
 
 
+def test_a_malformed_answer_still_takes_the_events(sandbox):
+    # The API's 200 has no body a client reads: a garbled one follows a real delivery.
+    headers = {**BEARER, "X-Sandbox-Fault": "malformed"}
+    response = post(sandbox, "/events/batch", batch_body([make_event("m1")]), headers=headers)
+    assert response.status_code == 200
+    assert response.content.startswith(b'{"truncated"')
+    assert sandbox.app.delivery_count("m1") == 1
+    # A request the API refuses stays refused.
+    assert post(sandbox, "/events", b'{"event_name": ', headers=headers).status_code == 400
+    assert sandbox.app.stats()["events"] == 1
+
+
 def test_an_unknown_path_or_method_gets_a_bare_error(sandbox):
     assert requests.get(f"{sandbox.url}/events", timeout=5).status_code == 405
     assert post(sandbox, "/v1/events", make_event()).status_code == 404

@@ -19,6 +19,12 @@ from dashboard.accounts.services import account_connect
 from dashboard.core.roles import ROLES, sync_roles
 from integrations.registry import all_providers
 
+DEMO_PERSONAS = (
+    ("Anonymous", "A first visit with nothing known", {}),
+    ("Pro shopper", "A customer on the pro plan", {"attributes": {"plan": "pro"}}),
+    ("Brazil visitor", "Browsing from São Paulo", {"timeZone": "America/Sao_Paulo"}),
+)
+
 
 class Command(BaseCommand):
     help = "Create demo users and sandbox accounts (idempotent)."
@@ -55,6 +61,7 @@ class Command(BaseCommand):
                 secrets=dict(sandbox.DEMO_SECRETS),
                 is_demo=True,
             )
+        self._seed_personas()
         self.stdout.write("Demo users (username / password):")
         for role in ROLES:
             self.stdout.write(f"  {role:<9} {passwords[role]}")
@@ -76,3 +83,16 @@ class Command(BaseCommand):
             path.write_text("".join(f"{r} {p}\n" for r, p in stored.items()))
             path.chmod(0o600)
         return stored
+
+    def _seed_personas(self) -> None:
+        """A few shared visitor presets matching the Croct sandbox's audiences, so a
+        marketer can run a grid on a fresh install (only when none exist yet)."""
+        from dashboard.previews.models import Persona
+        from dashboard.previews.services import persona_save
+
+        if Persona.objects.exists():
+            return
+        for name, description, context in DEMO_PERSONAS:
+            persona_save(
+                name=name, description=description, context=context, identity_mode="random"
+            )
