@@ -46,3 +46,18 @@ def test_running_it_again_keeps_passwords_and_follows_the_port(db):
     assert all(
         a.base_url.startswith("http://127.0.0.1:9000/") for a in ConnectedAccount.objects.all()
     )
+
+
+def test_it_seeds_demo_personas_once_and_leaves_edited_ones_alone(db):
+    from dashboard.previews.models import Persona
+
+    _seed("http://127.0.0.1:8123")
+    assert set(Persona.objects.values_list("name", flat=True)) == {
+        "Anonymous",
+        "Pro shopper",
+        "Brazil visitor",
+    }
+    Persona.objects.filter(name="Anonymous").delete()
+    _seed("http://127.0.0.1:8123")
+    # Staff own the personas after the first seeding: a deleted one stays deleted.
+    assert Persona.objects.count() == 2
