@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +33,7 @@ from dashboard.calls.models import (
     GroupState,
     Outcome,
 )
+from dashboard.core.keyset import decode_keyset, encode_keyset
 
 PAGE_SIZE = 50
 
@@ -75,18 +73,12 @@ class CallPage:
 
 
 def encode_cursor(started_at: datetime, pk: int) -> str:
-    raw = json.dumps([started_at.isoformat(), pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_keyset(started_at, pk)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     """The position a cursor names, or None when it is not one of ours."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        started, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(started), int(pk)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        return None
+    return decode_keyset(cursor, datetime)
 
 
 def filtered_calls(filters: CallFilters) -> QuerySet[ApiCall]:
@@ -159,30 +151,6 @@ def operations() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return [row[0] for row in cursor.fetchall()]
-
-
-def encode_keyset(value, pk: int) -> str:
-    """A cursor for a (value, id) position; datetimes travel as ISO text."""
-    raw = value.isoformat() if isinstance(value, datetime) else value
-    return base64.urlsafe_b64encode(json.dumps([raw, pk]).encode()).decode().rstrip("=")
-
-
-def decode_keyset(cursor: str, kind: type) -> tuple | None:
-    """The (value, id) a cursor names, ``value`` read as ``kind``; None when garbled."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        value = datetime.fromisoformat(value) if kind is datetime else int(value)
-        pk = int(pk)
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
-        return None
-    if kind is datetime and value.tzinfo is None:
-        return None
-    if kind is int and not -(2**63) < value < 2**63:
-        return None
-    if not 0 < pk < 2**63:
-        return None
-    return value, pk
 
 
 # --- error groups (#8) ------------------------------------------------------------------

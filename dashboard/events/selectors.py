@@ -3,9 +3,6 @@ history, a customer's events, and the delivery overview."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -15,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from dashboard.calls.models import ApiCall
+from dashboard.core.keyset import decode_keyset, encode_keyset
 from dashboard.events.models import FAILURE_STATUSES, EventStatus, OutboundEvent, Replay
 
 PAGE_SIZE = 50
@@ -64,17 +62,11 @@ class EventPage:
 
 
 def encode_cursor(created_at: datetime, pk: int) -> str:
-    raw = json.dumps([created_at.isoformat(), pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_keyset(created_at, pk)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(created), int(pk)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        return None
+    return decode_keyset(cursor, datetime)
 
 
 def filtered_events(filters: EventFilters) -> QuerySet[OutboundEvent]:
