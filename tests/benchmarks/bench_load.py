@@ -30,7 +30,7 @@ USERS = int(os.environ.get("BENCH_LOAD_USERS", "50"))
 DURATION_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))
 # Staff read a page before the next click (locust's wait_time = between(2, 6)).
 THINK_SECONDS = (2.0, 6.0)
-SPAWN_PER_SECOND = 5
+SPAWN_PER_SECOND = 2
 PORT = int(os.environ.get("BENCH_LOAD_PORT", "8765"))
 ID_IN_PATH = re.compile(r"/\d+/")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -47,13 +47,16 @@ ROLE_MIX = ["marketer"] * 2 + ["support"] * 2 + ["admin"]
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    reasons: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, name: str, ms: float, ok: bool) -> None:
+    def add(self, name: str, ms: float, ok: bool, reason: str = "") -> None:
         with self.lock:
             self.latencies[name].append(ms)
             if not ok:
                 self.errors[name] += 1
+                if len(self.reasons[name]) < 5:
+                    self.reasons[name].append(reason)
 
 
 def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -116,10 +119,11 @@ def _virtual_user(
         try:
             answer = session.get(f"{base}{path}", timeout=30)
             ok = answer.status_code == 200 and "/login/" not in answer.url
-        except requests.RequestException:
-            ok = False
+            reason = f"HTTP {answer.status_code} {answer.url}"
+        except requests.RequestException as exc:
+            ok, reason = False, type(exc).__name__
         page = "GET " + ID_IN_PATH.sub("/<id>/", path)
-        tally.add(page, (time.perf_counter() - started) * 1000, ok)
+        tally.add(page, (time.perf_counter() - started) * 1000, ok, reason)
         time.sleep(rng.uniform(*THINK_SECONDS))
 
 
@@ -214,6 +218,7 @@ def run(budget_seconds: float = 120) -> list[Result]:
             "p95_ms": round(percentile(samples, 95), 1),
             "median_ms": round(percentile(samples, 50), 1),
             "errors": tally.errors.get(name, 0),
+            "error_reasons": tally.reasons.get(name, []),
         }
         for name, samples in sorted(tally.latencies.items())
     }
