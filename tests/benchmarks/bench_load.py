@@ -157,6 +157,11 @@ def run(budget_seconds: float = 120) -> list[Result]:
             "16",
             "--timeout",
             "60",
+            # Longer than the think time, as a browser-facing proxy keeps them: with
+            # gunicorn's default 2 s a user's next click races the server closing its
+            # idle connection, and the client sees a reset.
+            "--keep-alive",
+            "10",
         ],
         env,
         logs / "gunicorn.log",
