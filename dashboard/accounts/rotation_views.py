@@ -51,7 +51,9 @@ def _credential(pk: int, credential_pk: int) -> Credential:
 def rotate(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(ConnectedAccount, pk=pk)
     provider_class = account.provider_class
-    form = RotationForm(request.POST or None, provider_class=provider_class)
+    form = RotationForm(
+        request.POST if request.method == "POST" else None, provider_class=provider_class
+    )
     if request.method == "POST" and form.is_valid():
         try:
             credential = rotation.credential_add(

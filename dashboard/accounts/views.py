@@ -40,7 +40,7 @@ def account_connect(request: HttpRequest, provider: str) -> HttpResponse:
     except UnknownProvider:
         raise Http404("Unknown provider") from None
     form = AccountForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         provider_class=provider_class,
         with_secrets=True,
         initial={"base_url": provider_class.default_base_url},
@@ -93,7 +93,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {"name": account.name, "base_url": account.base_url}
     initial.update({f"setting_{k}": v for k, v in account.settings.items()})
     form = AccountForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         provider_class=provider_class,
         with_secrets=False,
         initial=initial,

@@ -15,7 +15,7 @@ from dashboard.calls import charts, selectors
 from dashboard.calls.forms import GroupStateForm
 from dashboard.calls.groups import GroupStateError, group_set_state
 from dashboard.calls.models import ApiCall, ErrorGroup, GroupState, Outcome, ProblemClass
-from dashboard.core.params import parse_id
+from dashboard.core.params import parse_id, text_param
 from dashboard.core.roles import perm
 from integrations.errors import KIND_LABELS
 from integrations.registry import provider_choices
@@ -28,10 +28,10 @@ def _filters_from(request: HttpRequest, **forced) -> tuple[selectors.CallFilters
         "provider": params.get("provider", "")
         if params.get("provider", "") in dict(provider_choices())
         else "",
-        "operation": params.get("operation", "")[:80],
+        "operation": text_param(params.get("operation"), 80),
         "outcome": params.get("outcome", "") if params.get("outcome", "") in Outcome.values else "",
         "problem_kind": params.get("kind", "") if params.get("kind", "") in KIND_LABELS else "",
-        "correlation_id": params.get("correlation", "")[:64],
+        "correlation_id": text_param(params.get("correlation"), 64),
         "group": parse_id(params.get("group", "")),
     }
     values.update(forced)
@@ -77,7 +77,7 @@ def _group_filters_from(request: HttpRequest) -> tuple[selectors.GroupFilters, d
     values = {
         "provider": provider if provider in dict(provider_choices()) else "",
         "account": parse_id(params.get("account", "")),
-        "operation": params.get("operation", "")[:80],
+        "operation": text_param(params.get("operation"), 80),
         "state": params.get("state", "") if params.get("state", "") in GroupState.values else "",
         "problem_class": (
             params.get("class", "") if params.get("class", "") in ProblemClass.values else ""

@@ -12,3 +12,9 @@ def parse_id(value: str) -> int | None:
         return None
     number = int(value)
     return number if 0 < number <= MAX_ID else None
+
+
+def text_param(value: str | None, limit: int) -> str:
+    """Free text from a query string, trimmed to ``limit``: without NUL characters, which
+    PostgreSQL refuses in text (a filter carrying one would otherwise be a 500)."""
+    return (value or "").replace("\x00", "")[:limit].strip()

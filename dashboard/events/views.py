@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard.accounts.selectors import account_list
-from dashboard.core.params import parse_id
+from dashboard.core.params import parse_id, text_param
 from dashboard.core.roles import perm
 from dashboard.events import selectors, services
 from dashboard.events.forms import ComposeForm, track_accounts
@@ -43,12 +43,12 @@ def _filters_from(request: HttpRequest, **forced) -> tuple[selectors.EventFilter
     values = {
         "account": parse_id(params.get("account", "")),
         "provider": provider if provider in dict(provider_choices()) else "",
-        "event_type": params.get("type", "")[:100].strip(),
+        "event_type": text_param(params.get("type"), 100),
         "status": status if status in EventStatus.values else "",
-        "user_id": params.get("user", "")[:200].strip(),
+        "user_id": text_param(params.get("user"), 200),
         "since": _date(params.get("since", "")),
         "until": _date(params.get("until", ""), end=True),
-        "text": params.get("q", "")[:200].strip(),
+        "text": text_param(params.get("q"), 200),
     }
     values.update(forced)
     return selectors.EventFilters(**values), values

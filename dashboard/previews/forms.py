@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django import forms
 
+from dashboard.core.params import parse_id
+
 from . import selectors, visitors
 from .models import IdentityMode
 from .services import Visitor, VisitorInputError, visitor_for
@@ -176,6 +178,21 @@ class PersonaForm(VisitorFields):
         return initial
 
 
+class PersonaChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids no row can have ("9223372036854775808") instead of letting the database
+    overflow on them."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if str(pk).strip().isdigit() and parse_id(str(pk).strip()) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class GridForm(forms.Form):
     account = forms.ModelChoiceField(queryset=selectors.preview_accounts(), empty_label=None)
     slot_id = forms.CharField(
@@ -183,7 +200,7 @@ class GridForm(forms.Form):
     )
     version = _text("Version", "1 or 1.2; empty for the latest.", placeholder="latest")
     include_schema = forms.BooleanField(label="Include the slot schema", required=False)
-    personas = forms.ModelMultipleChoiceField(
+    personas = PersonaChoiceField(
         queryset=selectors.personas(), widget=forms.CheckboxSelectMultiple
     )
     locales = forms.CharField(

@@ -25,7 +25,13 @@ def grid_new(request: HttpRequest) -> HttpResponse:
     can_use = request.user.has_perm(perm("use_preview"))
     if request.method == "POST" and not can_use:
         raise PermissionDenied
-    form = GridForm(request.POST or None, initial={"locales": "en, pt-br"}) if can_use else None
+    form = (
+        GridForm(
+            request.POST if request.method == "POST" else None, initial={"locales": "en, pt-br"}
+        )
+        if can_use
+        else None
+    )
     if request.method == "POST" and form.is_valid():
         try:
             grid = services.grid_create(

@@ -35,7 +35,7 @@ def persona_list(request: HttpRequest) -> HttpResponse:
 def persona_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     persona = get_object_or_404(Persona, pk=pk) if pk is not None else None
     initial = PersonaForm.initial_for(persona) if persona else {}
-    form = PersonaForm(request.POST or None, initial=initial)
+    form = PersonaForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.persona_save(

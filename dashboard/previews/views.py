@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.core.params import parse_id
+from dashboard.core.params import parse_id, text_param
 from dashboard.core.roles import perm
 
 from . import rendering, selectors, services, sharing
@@ -198,7 +198,7 @@ def preview_shared(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @permission_required(perm("view_previews"), raise_exception=True)
 def history(request: HttpRequest) -> HttpResponse:
-    slot_id = request.GET.get("slot", "").strip()[:120]
+    slot_id = text_param(request.GET.get("slot"), 120)
     persona_id = parse_id(request.GET.get("persona", ""))
     account_id = parse_id(request.GET.get("account", ""))
     rows = selectors.preview_history(slot_id=slot_id, persona_id=persona_id, account_id=account_id)

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts.models import ConnectedAccount
+from dashboard.core.params import text_param
 from dashboard.core.roles import perm
 from dashboard.profiles import jobs, selectors, services
 from dashboard.profiles.cache import cache_search
@@ -38,7 +39,7 @@ def _poll_response(request: HttpRequest, response: HttpResponse, done: bool) -> 
 @require_http_methods(["GET", "POST"])
 @permission_required(perm("lookup_profiles"), raise_exception=True)
 def index(request: HttpRequest) -> HttpResponse:
-    form = LookupForm(request.POST or None)
+    form = LookupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         lookup = services.lookup_start(query=form.cleaned_data["q"], actor=request.user)
         return redirect("profiles:lookup", pk=lookup.pk)
@@ -179,7 +180,7 @@ def browse(request: HttpRequest, account_pk: int) -> HttpResponse:
     if not account.provider_class.can(Capability.PROFILE_BROWSE):
         raise Http404("This account's profiles cannot be listed")
     form = BrowseFilterForm(request.GET or None)
-    cursor = request.GET.get("cursor", "")
+    cursor = text_param(request.GET.get("cursor"), 4000)
     page, problem = None, None
     filters = form.filters() if form.is_valid() else {}
     if form.is_bound and not form.is_valid():
@@ -286,7 +287,7 @@ def sync_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required(perm("export_data"), raise_exception=True)
 def export_list(request: HttpRequest) -> HttpResponse:
-    form = ExportForm(request.POST or None)
+    form = ExportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -366,7 +367,7 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required(perm("view_audit"), raise_exception=True)
 def access_list(request: HttpRequest) -> HttpResponse:
-    subject = (request.GET.get("subject") or "").strip()[:300]
+    subject = text_param(request.GET.get("subject"), 300)
     return render(
         request,
         "profiles/access.html",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from dashboard.events.models import EventStatus, OutboundEvent
+from dashboard.events.models import EventStatus, OutboundEvent, Replay
 from dashboard.events.services import event_queue
 from tests.events.conftest import ca_event
 
@@ -19,8 +19,15 @@ def failed_event(ca_account):
     return event
 
 
+@pytest.fixture
+def replay_row(db):
+    """A running replay nobody in the matrix requested (no owner's exemption)."""
+    return Replay.objects.create(filters={}, total=0)
+
+
 # (method, url name, args, data) -> expected status per role
-def matrix(event_pk):
+def matrix(event_pk, replay_pk=None):
+    replay_pk = replay_pk or event_pk
     return [
         ("get", "events:index", [], None, {"marketer": 200, "support": 200, "admin": 200}),
         ("get", "events:failures", [], None, {"marketer": 200, "support": 200, "admin": 200}),
@@ -50,13 +57,28 @@ def matrix(event_pk):
             {"event": event_pk},
             {"marketer": 302, "support": 302, "admin": 302},
         ),
+        (
+            "get",
+            "events:replay_detail",
+            [replay_pk],
+            None,
+            {"marketer": 200, "support": 200, "admin": 200},
+        ),
+        # Cancelling someone else's replay needs send_events.
+        (
+            "post",
+            "events:replay_cancel",
+            [replay_pk],
+            None,
+            {"marketer": 302, "support": 403, "admin": 302},
+        ),
     ]
 
 
 @pytest.mark.parametrize("role", ["marketer", "support", "admin"])
-def test_role_url_matrix(role, role_users, client_for, failed_event):
+def test_role_url_matrix(role, role_users, client_for, failed_event, replay_row):
     client = client_for(role_users[role])
-    for method, name, args, data, expected in matrix(failed_event.pk):
+    for method, name, args, data, expected in matrix(failed_event.pk, replay_row.pk):
         url = reverse(name, args=args)
         response = getattr(client, method)(url, data or {})
         if response.status_code == 422:  # the composer refusing an empty payload
@@ -64,11 +86,12 @@ def test_role_url_matrix(role, role_users, client_for, failed_event):
         assert response.status_code == expected[role], (method, name, data, role)
 
 
-def test_anonymous_users_are_sent_to_login(client, failed_event):
+def test_anonymous_users_are_sent_to_login(client, failed_event, replay_row):
     for name, args in (
         ("events:index", []),
         ("events:detail", [failed_event.pk]),
         ("events:compose", []),
+        ("events:replay_detail", [replay_row.pk]),
     ):
         response = client.get(reverse(name, args=args))
         assert response.status_code in (302, 403)
