@@ -54,7 +54,7 @@ def call_from_exchange(
     """The (unsaved) ApiCall row for one exchange."""
     ctx = current()
     problem = exchange.problem
-    return ApiCall(
+    call = ApiCall(
         account_id=account_id,
         provider=exchange.provider,
         operation=exchange.operation[:80],
@@ -85,6 +85,40 @@ def call_from_exchange(
         subject_type=exchange.context.get("subject_type") or ctx.subject_type,
         subject_id=str(exchange.context.get("subject_id") or ctx.subject_id),
     )
+    texts = (call.url, call.request_body, call.response_body, call.problem_detail)
+    if any("\x00" in text for text in texts) or (problem and "\x00" in problem.raw_body):
+        _replace_nul_characters(call)
+    return call
+
+
+_NUL_SAFE_FIELDS = (
+    "url",
+    "request_headers",
+    "request_body",
+    "response_headers",
+    "response_body",
+    "problem_title",
+    "problem_detail",
+    "problem",
+)
+
+
+def _replace_nul_characters(call: ApiCall) -> None:
+    """PostgreSQL refuses NUL in text and jsonb; a provider (or a user's input echoed
+    into a request) may still send one. The row keeps a visible U+FFFD in its place
+    rather than failing to record the call at all."""
+
+    def clean(value):
+        if isinstance(value, str):
+            return value.replace("\x00", "\ufffd")
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    for name in _NUL_SAFE_FIELDS:
+        setattr(call, name, clean(getattr(call, name)))
 
 
 def calls_prune(*, older_than_days: int, batch_size: int = 5000) -> int:

@@ -76,7 +76,17 @@ def _drop(conn: socket.socket) -> None:
     conn.shutdown(socket.SHUT_RDWR)
 
 
+def _nul(conn: socket.socket) -> None:
+    body = b'{"type": "https://croct.help/api/x", "title": "bad \\u0000 input", "detail": "\x00"}'
+    conn.sendall(
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
 BEHAVIOURS = {
+    "nul": _nul,
     "huge": _huge,
     "not-utf8": _not_utf8,
     "trickle": _trickle,
@@ -177,6 +187,8 @@ def test_a_connection_dropped_mid_body_is_a_malformed_response(hostile):
         ("huge", errors.MALFORMED_RESPONSE),
         ("trickle", errors.TIMEOUT),
         ("drop", errors.MALFORMED_RESPONSE),
+        # NUL characters in a problem answer: PostgreSQL refuses them in text and jsonb.
+        ("nul", errors.INVALID_REQUEST),
     ],
 )
 def test_each_hostile_answer_is_recorded_with_its_problem(db, hostile, settings, behaviour, kind):
@@ -195,4 +207,5 @@ def test_each_hostile_answer_is_recorded_with_its_problem(db, hostile, settings,
     call = ApiCall.objects.get(account=account)
     assert call.outcome == "failed"
     assert call.problem_kind == kind
+    assert "\x00" not in call.response_body
     assert len(call.response_body) <= 64 * 1024
