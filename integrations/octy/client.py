@@ -243,17 +243,9 @@ class OctyClient:
 
     def delete_profiles(self, profile_ids: Sequence[str]) -> BatchResult:
         """``succeeded`` lists the deleted profile ids."""
-        body = payloads.id_batch_body("profiles", profile_ids)
-        done, failed, _ = self._batch(
-            "octy.profiles.delete",
-            "profiles/delete",
-            body,
-            result_key="deleted_profiles",
-            failure_key="failed_to_delete",
-            input_keys=[[p] for p in body["profiles"]],
-            convert=_id_of("profile_id"),
+        return self._delete_by_ids(
+            "octy.profiles.delete", "profiles/delete", "profiles", profile_ids, "profile"
         )
-        return BatchResult(done, failed)
 
     # --- events -----------------------------------------------------------------
     def create_event(self, event: OctyEvent) -> CreatedEvent:
@@ -324,17 +316,13 @@ class OctyClient:
 
     def delete_event_types(self, event_type_ids: Sequence[str]) -> BatchResult:
         """``succeeded`` lists the deleted event type ids."""
-        body = payloads.id_batch_body("event_type_ids", event_type_ids)
-        done, failed, _ = self._batch(
+        return self._delete_by_ids(
             "octy.event_types.delete",
             "events/types/delete",
-            body,
-            result_key="deleted_event_types",
-            failure_key="failed_to_delete",
-            input_keys=[[i] for i in body["event_type_ids"]],
-            convert=_id_of("event_type_id"),
+            "event_type_ids",
+            event_type_ids,
+            "event_type",
         )
-        return BatchResult(done, failed)
 
     def items(self, cursor: str = "0") -> Page:
         return self._page("octy.items.list", "items", "items", cursor)
@@ -360,15 +348,22 @@ class OctyClient:
     def delete_items(self, item_ids: Sequence[str]) -> BatchResult:
         """``succeeded`` lists the deleted item ids."""
         # [guess] the delete body mirrors profiles/delete: {"items": ["id", ...]}.
-        body = payloads.id_batch_body("items", item_ids)
+        return self._delete_by_ids("octy.items.delete", "items/delete", "items", item_ids, "item")
+
+    def _delete_by_ids(
+        self, operation: str, path: str, body_key: str, ids: Sequence[str], noun: str
+    ) -> BatchResult:
+        """The delete endpoints share one shape: ``{body_key: [ids]}`` in, the deleted
+        ``{noun}_id``s under ``deleted_{noun}s`` and ``failed_to_delete`` out."""
+        body = payloads.id_batch_body(body_key, ids)
         done, failed, _ = self._batch(
-            "octy.items.delete",
-            "items/delete",
+            operation,
+            path,
             body,
-            result_key="deleted_items",
+            result_key=f"deleted_{noun}s",
             failure_key="failed_to_delete",
-            input_keys=[[i] for i in body["items"]],
-            convert=_id_of("item_id"),
+            input_keys=[[i] for i in body[body_key]],
+            convert=_id_of(f"{noun}_id"),
         )
         return BatchResult(done, failed)
 
