@@ -36,6 +36,7 @@ from django.db import DatabaseError, IntegrityError, close_old_connections, conn
 logger = logging.getLogger(__name__)
 
 _WAKE = object()  # put on the queue by flush(): stop lingering, write now
+_STOP = object()  # put on the queue by stop(): write what is queued, close, exit
 
 
 class BackgroundCallWriter:
@@ -90,6 +91,17 @@ class BackgroundCallWriter:
                 self._idle.wait(remaining)
         return True
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued, close this writer's database connection and end its
+        thread (a new submit starts another). For shutdown and for tests, whose
+        database cannot be dropped while the thread holds a connection to it."""
+        thread, work = self._thread, self._queue
+        if thread is None or work is None or not thread.is_alive():
+            return
+        self.flush(timeout)
+        work.put(_STOP)
+        thread.join(timeout)
+
     def _ensure_running(self) -> queue.Queue:
         # After a fork (Celery's prefork pool, gunicorn) the child has the parent's
         # objects but not its thread: start a fresh writer there.
@@ -111,6 +123,9 @@ class BackgroundCallWriter:
             first = work.get()
             if first is _WAKE:
                 continue
+            if first is _STOP:
+                connection.close()
+                return
             batch = [first]
             # Linger a moment so a steady trickle of calls shares one insert instead
             # of paying a commit each; a flush wakes the writer at once.
@@ -124,6 +139,9 @@ class BackgroundCallWriter:
                 if item is _WAKE:
                     deadline = 0.0  # take what is queued, then write
                     continue
+                if item is _STOP:
+                    work.put(_STOP)  # write this batch first, then stop
+                    break
                 batch.append(item)
             try:
                 self._write_with_retries(batch)

@@ -29,7 +29,7 @@ def background(settings, monkeypatch):
     monkeypatch.setattr(recorder, "writer", writer)
     monkeypatch.setattr(services, "writer", writer)
     yield writer
-    writer.flush()
+    writer.stop()
 
 
 @pytest.fixture
