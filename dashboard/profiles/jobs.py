@@ -24,7 +24,7 @@ from dashboard.calls.context import call_context
 from dashboard.core.queueing import enqueue_on_commit
 from dashboard.profiles import normalize
 from dashboard.profiles.cache import cache_upsert
-from dashboard.profiles.models import ExportJob, ExportKind, JobStatus, SyncJob
+from dashboard.profiles.models import BackgroundJob, ExportJob, ExportKind, JobStatus, SyncJob
 from dashboard.profiles.ratelimit import bucket_for
 from integrations import errors
 
@@ -106,35 +106,47 @@ def _enqueue_sync(job: SyncJob) -> None:
     enqueue_on_commit(run_sync_job, job.pk)
 
 
-def sync_cancel(*, job: SyncJob) -> SyncJob:
+def _job_cancel(job: BackgroundJob) -> BackgroundJob:
     # A queued slice that has not started is cancelled at once; a running one stops
     # before its next page.
-    SyncJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+    jobs = type(job).objects.filter(pk=job.pk)
+    jobs.filter(status=JobStatus.PENDING).update(
         status=JobStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now()
     )
-    SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True)
+    jobs.filter(status=JobStatus.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job
 
 
-@transaction.atomic
-def sync_resume(*, job: SyncJob) -> SyncJob:
-    """Queue a failed or cancelled sync again from its saved cursor."""
-    updated = SyncJob.objects.filter(
-        pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED)
-    ).update(status=JobStatus.PENDING, cancel_requested=False, problem=None, finished_at=None)
+def _job_resume(job: BackgroundJob, enqueue) -> BackgroundJob:
+    """Queue a failed or cancelled job again from its saved cursor."""
+    updated = (
+        type(job)
+        .objects.filter(pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED))
+        .update(status=JobStatus.PENDING, cancel_requested=False, problem=None, finished_at=None)
+    )
     job.refresh_from_db()
     if updated:
-        _enqueue_sync(job)
+        enqueue(job)
     return job
 
 
-def _sync_finish(job: SyncJob, status: str, problem: dict | None = None) -> SyncJob:
+def _job_finish(job: BackgroundJob, status: str, problem: dict | None = None) -> BackgroundJob:
     job.status = status
     job.problem = problem
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "problem", "finished_at", "updated_at"])
     return job
+
+
+def sync_cancel(*, job: SyncJob) -> SyncJob:
+    return _job_cancel(job)
+
+
+@transaction.atomic
+def sync_resume(*, job: SyncJob) -> SyncJob:
+    """Queue a failed or cancelled sync again from its saved cursor."""
+    return _job_resume(job, _enqueue_sync)
 
 
 def sync_run(*, job_id: int, slice_seconds: float | None = None, reclaim: bool = False) -> SyncJob:
@@ -156,12 +168,12 @@ def sync_run(*, job_id: int, slice_seconds: float | None = None, reclaim: bool =
     try:
         client = provider_client(account)
     except NoActiveCredential as exc:
-        return _sync_finish(job, JobStatus.FAILED, _problem_for(account.provider, exc))
+        return _job_finish(job, JobStatus.FAILED, _problem_for(account.provider, exc))
     limited_in_a_row = 0
     with call_context(subject_type="profile_sync", subject_id=job.pk):
         while True:
             if SyncJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-                return _sync_finish(job, JobStatus.CANCELLED)
+                return _job_finish(job, JobStatus.CANCELLED)
             if bucket is not None:
                 bucket.acquire()
             try:
@@ -172,7 +184,7 @@ def sync_run(*, job_id: int, slice_seconds: float | None = None, reclaim: bool =
                 job.rate_limited_waits += 1
                 job.save(update_fields=["rate_limited_waits", "updated_at"])
                 if limited_in_a_row > MAX_RATE_LIMITED_IN_A_ROW:
-                    return _sync_finish(job, JobStatus.FAILED, exc.problem.to_dict())
+                    return _job_finish(job, JobStatus.FAILED, exc.problem.to_dict())
                 wait = min(exc.retry_after or 1.0, settings.PROFILES_RETRY_AFTER_MAX)
                 if bucket is not None:
                     bucket.pause(wait)
@@ -180,7 +192,7 @@ def sync_run(*, job_id: int, slice_seconds: float | None = None, reclaim: bool =
                     time.sleep(wait)
                 continue
             except (errors.ProviderError, ValueError) as exc:
-                return _sync_finish(job, JobStatus.FAILED, _problem_for(account.provider, exc))
+                return _job_finish(job, JobStatus.FAILED, _problem_for(account.provider, exc))
             limited_in_a_row = 0
             with transaction.atomic():
                 cache_upsert(account=account, profiles=profiles, fetched_at=timezone.now())
@@ -189,7 +201,7 @@ def sync_run(*, job_id: int, slice_seconds: float | None = None, reclaim: bool =
                 job.profiles_synced += len(profiles)
                 job.save(update_fields=["cursor", "pages_done", "profiles_synced", "updated_at"])
             if next_cursor is None:
-                return _sync_finish(job, JobStatus.DONE)
+                return _job_finish(job, JobStatus.DONE)
             if time.monotonic() > deadline:
                 # At least one page per slice, so a slice always makes progress.
                 job.status = JobStatus.PENDING
@@ -274,31 +286,12 @@ def _enqueue_export(job: ExportJob) -> None:
 
 
 def export_cancel(*, job: ExportJob) -> ExportJob:
-    ExportJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now()
-    )
-    ExportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True)
-    job.refresh_from_db()
-    return job
+    return _job_cancel(job)
 
 
 @transaction.atomic
 def export_resume(*, job: ExportJob) -> ExportJob:
-    updated = ExportJob.objects.filter(
-        pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED)
-    ).update(status=JobStatus.PENDING, cancel_requested=False, problem=None, finished_at=None)
-    job.refresh_from_db()
-    if updated:
-        _enqueue_export(job)
-    return job
-
-
-def _export_finish(job: ExportJob, status: str, problem: dict | None = None) -> ExportJob:
-    job.status = status
-    job.problem = problem
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "problem", "finished_at", "updated_at"])
-    return job
+    return _job_resume(job, _enqueue_export)
 
 
 def _item_time(item: dict[str, Any]) -> int | None:
@@ -330,7 +323,7 @@ def export_run(
     try:
         client = provider_client(job.account)
     except NoActiveCredential as exc:
-        return _export_finish(job, JobStatus.FAILED, _problem_for("croct", exc))
+        return _job_finish(job, JobStatus.FAILED, _problem_for("croct", exc))
     path = export_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(exist_ok=True)
@@ -340,19 +333,19 @@ def export_run(
         out.seek(job.bytes_written)
         while True:
             if ExportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-                return _export_finish(job, JobStatus.CANCELLED)
+                return _job_finish(job, JobStatus.CANCELLED)
             cursor = job.cursor or None
             try:
                 page = _export_page(client, job, cursor)
             except (errors.ProviderError, ValueError) as exc:
-                return _export_finish(job, JobStatus.FAILED, _problem_for("croct", exc))
+                return _job_finish(job, JobStatus.FAILED, _problem_for("croct", exc))
             if not page.items:
-                return _export_finish(job, JobStatus.DONE)
+                return _job_finish(job, JobStatus.DONE)
             if page.next_cursor is not None and page.next_cursor == cursor:
                 problem = errors.Problem.build(
                     "croct", errors.MALFORMED_RESPONSE, detail="The export cursor did not advance."
                 )
-                return _export_finish(job, JobStatus.FAILED, problem.to_dict())
+                return _job_finish(job, JobStatus.FAILED, problem.to_dict())
             last_time = None
             for item in page.items:
                 out.write(json.dumps(item, separators=(",", ":")).encode() + b"\n")
@@ -375,7 +368,7 @@ def export_run(
                 ]
             )
             if page.next_cursor is None:
-                return _export_finish(job, JobStatus.DONE)
+                return _job_finish(job, JobStatus.DONE)
             if time.monotonic() > deadline:
                 job.status = JobStatus.PENDING
                 job.save(update_fields=["status", "updated_at"])

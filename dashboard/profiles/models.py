@@ -138,23 +138,10 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class SyncJob(models.Model):
-    """Copying every profile of one account into the cache, page by page.
+class BackgroundJob(models.Model):
+    """What a sync and an export share: their state, who asked, and why one stopped."""
 
-    ``cursor`` is the provider cursor of the next page to fetch; it is saved with each
-    page's rows in one transaction, so a failed or cancelled job resumes exactly there.
-    """
-
-    account = models.ForeignKey(
-        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="+"
-    )
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
-    filters = models.JSONField(default=dict, blank=True)
-    cursor = models.CharField(max_length=200, blank=True)
-    pages_done = models.PositiveIntegerField(default=0)
-    profiles_synced = models.PositiveIntegerField(default=0)
-    expected_total = models.PositiveIntegerField(null=True, blank=True)
-    rate_limited_waits = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     problem = models.JSONField(null=True, blank=True)
     requested_by = models.ForeignKey(
@@ -169,14 +156,33 @@ class SyncJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"sync {self.pk} of {self.account_id} ({self.status})"
 
     @property
     def is_done(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class SyncJob(BackgroundJob):
+    """Copying every profile of one account into the cache, page by page.
+
+    ``cursor`` is the provider cursor of the next page to fetch; it is saved with each
+    page's rows in one transaction, so a failed or cancelled job resumes exactly there.
+    """
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="+"
+    )
+    filters = models.JSONField(default=dict, blank=True)
+    cursor = models.CharField(max_length=200, blank=True)
+    pages_done = models.PositiveIntegerField(default=0)
+    profiles_synced = models.PositiveIntegerField(default=0)
+    expected_total = models.PositiveIntegerField(null=True, blank=True)
+    rate_limited_waits = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"sync {self.pk} of {self.account_id} ({self.status})"
 
     @property
     def percent(self) -> int | None:
@@ -193,7 +199,7 @@ class ExportKind(models.TextChoices):
     USERS = "users", "Users"
 
 
-class ExportJob(models.Model):
+class ExportJob(BackgroundJob):
     """A Croct export into a JSON Lines file under ``PROFILES_EXPORT_DIR``.
 
     ``cursor`` and ``bytes_written`` are saved together after each page: on resume the
@@ -210,35 +216,15 @@ class ExportJob(models.Model):
     start_ms = models.BigIntegerField()
     end_ms = models.BigIntegerField()
     incremental = models.BooleanField(default=False)
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     cursor = models.CharField(max_length=500, blank=True)
     items_written = models.PositiveIntegerField(default=0)
     pages_done = models.PositiveIntegerField(default=0)
     bytes_written = models.BigIntegerField(default=0)
     last_time_ms = models.BigIntegerField(null=True, blank=True)
     file_name = models.CharField(max_length=200, blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    problem = models.JSONField(null=True, blank=True)
-    requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"export {self.pk} ({self.kind}, {self.status})"
-
-    @property
-    def is_done(self) -> bool:
-        return self.status in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
     @property
     def percent(self) -> int | None:
