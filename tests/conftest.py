@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -114,8 +115,6 @@ def client_for(client):
 @pytest.fixture
 def celery_worker(transactional_db, settings):
     """A real Celery worker (in a thread) consuming the configured broker."""
-    from celery.contrib.testing.worker import start_worker
-
     from dashboard.celery import app
 
     # Connections opened by the worker thread must close after each task, or the test
@@ -123,6 +122,17 @@ def celery_worker(transactional_db, settings):
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge(app.conf.task_default_queue)
+    with worker_thread() as worker:
+        yield worker
+
+
+@contextmanager
+def worker_thread():
+    """A real Celery worker (two threads) on the app's broker as configured now."""
+    from celery.contrib.testing.worker import start_worker
+
+    from dashboard.celery import app
+
     with start_worker(
         app,
         pool="threads",

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 
 import pytest
 
@@ -126,22 +125,7 @@ def start_worker_on(transactional_db, settings):
     """``with start_worker_on(): ...``: a real worker thread consuming the app's broker
     as it is configured at that moment (tests/conftest.py ``celery_worker`` starts one
     before the test body, on the default broker)."""
-    from celery.contrib.testing.worker import start_worker
-
-    from dashboard.celery import app
+    from tests.conftest import worker_thread
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
-
-    @contextmanager
-    def running():
-        with start_worker(
-            app,
-            pool="threads",
-            concurrency=2,
-            perform_ping_check=False,
-            loglevel="WARNING",
-            shutdown_timeout=15,
-        ) as worker:
-            yield worker
-
-    return running
+    return worker_thread
