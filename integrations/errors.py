@@ -203,6 +203,22 @@ _ERROR_CLASSES: dict[str, type[ProviderError]] = {
 }
 
 
+class PayloadError(ValueError):
+    """A request value the provider would refuse, caught before anything is sent.
+
+    Every provider's own ``PayloadError`` subclasses this one, so the console catches
+    one type (never a bare ``ValueError``). ``field`` names the offending field (a
+    dotted path where the provider has nested bodies); ``message`` is the sentence for
+    the person who typed it.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}" if field else message)
+        # Providers with nested bodies call it a path; both names are kept.
+        self.field = self.path = field
+        self.message = message
+
+
 def error_for(problem: Problem) -> ProviderError:
     """The ProviderError subclass instance that carries ``problem``."""
     return _ERROR_CLASSES.get(problem.kind, ProviderError)(problem)

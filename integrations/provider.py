@@ -98,6 +98,13 @@ class Provider:
     # Why verify cannot prove a credential, for providers where it cannot.
     verify_unsupported_reason: ClassVar[str] = ""
     sandbox_module: ClassVar[str] = ""
+    # The feature adapters (DESIGN.md): what the events and profiles features call
+    # instead of naming a provider. ``None`` where the provider has no such feature;
+    # each is an instance of the base class in ``integrations/events.py`` /
+    # ``integrations/profiles.py``, defined in ``integrations/<key>/events.py`` /
+    # ``profiles.py``.
+    events: ClassVar[Any] = None
+    profiles: ClassVar[Any] = None
 
     @classmethod
     def can(cls, capability: Capability) -> bool:

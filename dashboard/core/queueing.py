@@ -49,6 +49,28 @@ def enqueue_on_commit(task, *args, **options) -> None:
     transaction.on_commit(lambda: send_now(task, *args, **options))
 
 
+def claim(queryset, **updates) -> bool:
+    """Take the rows of ``queryset`` for this worker: one conditional UPDATE.
+
+    ``queryset`` names the row(s) *and* the state they must still be in
+    (``Job.objects.filter(pk=pk, state="queued")``); ``updates`` is what taking them
+    writes (``state="running", attempts=F("attempts") + 1``). ``True`` when this caller
+    took at least one row; ``False`` when another worker got there first or the row
+    has moved on, in which case the caller must do nothing (healthchecks' pattern:
+    the database, not the broker, decides who works on a row).
+    """
+    return queryset.update(**updates) > 0
+
+
+def attempts_left(attempts: int, *, cap: int) -> bool:
+    """Whether a work row that has been tried ``attempts`` times may be tried again.
+
+    Every kind of work row has a cap (its ``MAX_ATTEMPTS``), so a row that fails in a
+    way nobody foresaw is given up with a message instead of being re-queued forever.
+    """
+    return attempts < cap
+
+
 def waiting_since() -> datetime:
     """Rows created (or last sent) before this moment have waited too long."""
     return timezone.now() - timedelta(seconds=settings.QUEUE_RESEND_AFTER_SECONDS)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from integrations import errors
 from integrations.altcraft.xmlcodec import SYSTEM_FIELD_NAMES
 
 # providers/altcraft.md: profile methods — `matching` values. The note ends the list
@@ -31,12 +32,8 @@ PROFILE_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
 CUSTOM_FIELD_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
-class PayloadError(ValueError):
+class PayloadError(errors.PayloadError):
     """A request value Altcraft would refuse; ``field`` names the offending key."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclass(frozen=True)

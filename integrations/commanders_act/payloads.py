@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from integrations import errors
 from integrations.http import encode_json
 
 # providers/commanders-act.md: "400 only when the request exceeds 32 KB" and batch:
@@ -55,13 +56,8 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _SECONDS_LOOKALIKE = 100_000_000_000
 
 
-class PayloadError(ValueError):
+class PayloadError(errors.PayloadError):
     """An event the console must not send; ``path`` names the offending field."""
-
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-        self.message = message
 
 
 def encoded_size(value: Any) -> int:

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
+from integrations import errors
+
 # providers/croct.md: fetch content, context.attributes [doc]
 MAX_ATTRIBUTE_ENTRIES = 30
 # "Level" counts maps: the attributes map itself is level 1, a map inside it level 2;
@@ -76,7 +78,7 @@ class Violation(NamedTuple):
         return {"path": self.path, "reason": self.reason}
 
 
-class PayloadError(ValueError):
+class PayloadError(errors.PayloadError):
     """A request the provider would refuse; raised before sending.
 
     ``path`` names the offending field (``attributes.plan.tier``); ``violations``
@@ -84,8 +86,7 @@ class PayloadError(ValueError):
     """
 
     def __init__(self, path: str, reason: str, violations: list[Violation] | None = None):
-        super().__init__(f"{path}: {reason}")
-        self.path = path
+        super().__init__(path, reason)
         self.reason = reason
         self.violations = violations or [Violation(path, reason)]
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from integrations import errors
+
 MAX_BATCH = 500
 MAX_IDS = 100
 MAX_IDENTIFIER = 60
@@ -29,13 +31,8 @@ _RFM_RE = re.compile(r"^(\d+)-(\d+)$")
 _CREATED_AT_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
-class PayloadError(ValueError):
+class PayloadError(errors.PayloadError):
     """A request object breaks one of Octy's rules; ``field`` names where."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 # --- request objects ------------------------------------------------------------
