@@ -18,7 +18,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from dashboard.accounts.models import ConnectedAccount
@@ -33,6 +32,7 @@ from dashboard.calls.models import (
     GroupState,
     Outcome,
 )
+from dashboard.calls.subjects import subject_url
 from dashboard.core.keyset import decode_keyset, encode_keyset
 
 PAGE_SIZE = 50
@@ -351,27 +351,6 @@ def group_filter_choices() -> tuple[list[dict], list[str]]:
             found_operations.append(key)
     found_accounts.sort(key=lambda a: a["name"])
     return found_accounts, sorted(found_operations)[:200]
-
-
-# subject_type -> URL name taking the subject id as ``pk``; tolerant of apps still landing.
-SUBJECT_URLS = {
-    "preview": "previews:detail",
-    "cql_evaluation": "previews:cql_result",
-    "event": "events:detail",
-    "profile_sync": "profiles:sync_job",
-    "export": "profiles:export_job",
-    "lookup": "profiles:lookup",
-}
-
-
-def subject_url(subject_type: str, subject_id: str) -> str:
-    name = SUBJECT_URLS.get(subject_type)
-    if not name or not subject_id.isdigit():
-        return ""
-    try:
-        return reverse(name, kwargs={"pk": int(subject_id)})
-    except NoReverseMatch:
-        return ""
 
 
 OCCURRENCE_COLUMNS = (

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,11 +28,28 @@ logger = logging.getLogger(__name__)
 _SWEEPERS: dict[str, Callable[[], int]] = {}
 
 
+def _resolve(task):
+    """A task object, or the registered task of that name.
+
+    Services enqueue their own app's tasks by name (``"events.dispatch"``): the task
+    module imports its service, so the service naming the task object would make a
+    cycle (STYLE.md: a task imports its service, never the other way round)."""
+    if isinstance(task, str):
+        if task not in current_app.tasks:
+            # Outside a worker the apps' task modules load on first need.
+            current_app.loader.import_default_modules()
+        return current_app.tasks[task]
+    return task
+
+
 def send_now(task, *args, **options) -> bool:
     """Send ``task(*args)`` now; ``False`` (logged, not raised) when the broker refuses.
 
+    ``task`` is a task or a registered task name.
+
     Publishing retries are bounded by ``task_publish_retry_policy`` (dashboard/celery.py),
     so a dead broker costs a request a couple of seconds, never a hang or a 500."""
+    task = _resolve(task)
     try:
         if options:
             task.apply_async(args=args, **options)
