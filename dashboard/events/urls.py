@@ -12,5 +12,6 @@ urlpatterns = [
     path("replay/", views.replay, name="replay"),
     path("replay/<int:pk>/", views.replay_detail, name="replay_detail"),
     path("replay/<int:pk>/cancel/", views.replay_cancel, name="replay_cancel"),
+    path("for-customer/", views.for_customer, name="for_customer"),
     path("<int:pk>/", views.detail, name="detail"),
 ]

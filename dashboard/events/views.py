@@ -101,6 +101,18 @@ def failures(request: HttpRequest) -> HttpResponse:
     return _event_list(request, section="failures", failures_only=True)
 
 
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required(perm("view_events"), raise_exception=True)
+def for_customer(request: HttpRequest) -> HttpResponse:
+    """The events sent for one customer, as a panel other pages load (the profile page
+    asks for it by URL, so profiles never imports events). ``?key=`` repeats for each
+    of the customer's ids at the providers."""
+    keys = [text_param(value, 200) for value in request.GET.getlist("key")[:20]]
+    events = selectors.events_for_user([k for k in keys if k])
+    return render(request, "events/for_customer.html", {"events": events})
+
+
 def _event_list(request: HttpRequest, *, section: str, **forced) -> HttpResponse:
     filters, values = _filters_from(request, **forced)
     page = selectors.event_page(filters, cursor=request.GET.get("cursor", ""))

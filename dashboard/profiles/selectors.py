@@ -136,19 +136,6 @@ def calls_for_customer(keys: list[str], *, limit: int = 50) -> list[ApiCall]:
     )
 
 
-def events_for_customer(keys: list[str]) -> list[Any] | None:
-    """Events Switchyard sent for this customer, from the events outbox (#6).
-
-    None when the events app does not provide ``events_for_user`` (yet): the page then
-    says so instead of claiming nothing was sent.
-    """
-    try:
-        from dashboard.events.selectors import events_for_user
-    except ImportError:
-        return None
-    return list(events_for_user(keys))
-
-
 def sync_jobs(*, account_id: int | None = None, limit: int = 10) -> list[SyncJob]:
     jobs = SyncJob.objects.select_related("account")
     if account_id:

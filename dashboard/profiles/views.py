@@ -86,7 +86,7 @@ def _profile_context(request, account, profile: dict | None, cached=None) -> dic
         "cached": cached,
         "stale": selectors.is_stale(cached.fetched_at) if cached else False,
         "calls": selectors.calls_for_customer(keys),
-        "events": selectors.events_for_customer(keys),
+        "customer_keys": keys,
         "can_edit": request.user.has_perm(perm("edit_profiles"))
         and account.provider_class.can(Capability.PROFILE_WRITE),
         "attribute_form": AttributeForm(),

@@ -215,3 +215,17 @@ def test_the_composer_offers_templates_per_provider(client_for, marketer, croct_
     html = response.content.decode()
     assert "newsletter-signup" in html
     assert "Croct client id" in html
+
+
+def test_the_customer_panel_lists_only_that_customers_events(client_for, role_users, mixed):
+    """The profile page loads this panel by URL (profiles never imports events)."""
+    client = client_for(role_users["support"])
+    url = reverse("events:for_customer")
+
+    page = client.get(url, {"key": ["alice", "nobody"]}, HTTP_HX_REQUEST="true")
+
+    assert page.status_code == 200
+    assert page.content.decode().count('data-testid="event"') == 2  # alice's two, not bob's
+    assert "page_view" in page.content.decode()
+    assert "None sent." in client.get(url, {"key": "nobody"}).content.decode()
+    assert "None sent." in client.get(url).content.decode()

@@ -32,6 +32,7 @@ def matrix(event_pk, replay_pk=None):
         ("get", "events:index", [], None, {"marketer": 200, "support": 200, "admin": 200}),
         ("get", "events:failures", [], None, {"marketer": 200, "support": 200, "admin": 200}),
         ("get", "events:live", [], None, {"marketer": 200, "support": 200, "admin": 200}),
+        ("get", "events:for_customer", [], None, {"marketer": 200, "support": 200, "admin": 200}),
         ("get", "events:detail", [event_pk], None, {"marketer": 200, "support": 200, "admin": 200}),
         ("get", "events:compose", [], None, {"marketer": 200, "support": 403, "admin": 200}),
         (
