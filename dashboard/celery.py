@@ -8,8 +8,13 @@ its message redelivered and the row says how far it got.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from celery import Celery, Task
+from celery.signals import beat_init
+from django.conf import settings
+
+from dashboard.core.processes import BEAT_LOCK_NAME, acquire_beat_lock, beat_lock_holder
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
@@ -54,3 +59,13 @@ if str(app.conf.broker_url).startswith("filesystem://"):
     app.conf.worker_enable_remote_control = False
     app.conf.worker_send_task_events = False
 app.autodiscover_tasks()
+
+
+@beat_init.connect
+def _refuse_a_second_beat(sender=None, **_kwargs) -> None:
+    """Two beats send every periodic task twice: the second one stops here."""
+    path = Path(settings.VAR_DIR) / BEAT_LOCK_NAME
+    if not acquire_beat_lock(path):
+        raise SystemExit(
+            f"Another beat (pid {beat_lock_holder(path)}) holds {path}: not starting a second."
+        )

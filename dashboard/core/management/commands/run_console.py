@@ -13,6 +13,14 @@ import urllib.request
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from dashboard.core.processes import stop_groups
+
+# gunicorn's default access line holds the Basic-auth user (%(u)s: the Octy public key
+# when the console calls its own mounted sandbox) and the query string (%(r)s: the
+# Commanders Act ``token`` parameter). This one logs neither: method, path, status,
+# size, seconds, user agent.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss "%(a)s"'
+
 
 class Command(BaseCommand):
     help = "Run the whole console (web, worker, beat) on the embedded default."
@@ -41,6 +49,8 @@ class Command(BaseCommand):
                 "120",
                 "--access-logfile",
                 "-",
+                "--access-logformat",
+                ACCESS_LOG_FORMAT,
             ],
             "worker": [
                 os.path.join(bin_dir, "celery"),
@@ -62,15 +72,7 @@ class Command(BaseCommand):
         }
 
         def stop(*_):
-            for child in children.values():
-                if child.poll() is None:
-                    os.killpg(child.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            for child in children.values():
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    os.killpg(child.pid, signal.SIGKILL)
+            stop_groups(children.values())
 
         signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
         try:
