@@ -285,6 +285,12 @@ CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=30)
 CALL_LOG_WRITER = env.str("CALL_LOG_WRITER", default="inline" if TESTING else "background")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
+# Networks a provider base URL may resolve to although they are internal (loopback,
+# private, link-local...; see integrations/netguard.py). Development allows loopback,
+# where the sandboxes answer; production allows nothing unless told.
+PROVIDER_ALLOWED_NETWORKS = env.list(
+    "PROVIDER_ALLOWED_NETWORKS", default=[] if PRODUCTION else ["127.0.0.0/8", "::1/128"]
+)
 HEALTHZ_BROKER_TIMEOUT = env.float("HEALTHZ_BROKER_TIMEOUT", default=2.0)
 
 # Periodic work; each feature section below adds its own entries.

@@ -26,12 +26,12 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import exceptions as urllib3_errors
 
 from integrations import errors
 from integrations.errors import Problem, ProviderError
+from integrations.netguard import GuardedAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,8 @@ def pooled_http(key: str) -> requests.Session:
             session = requests.Session()
             # Proxy variables and .netrc must not leak credentials or reroute calls.
             session.trust_env = False
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            # Every connection checks the address it reached (integrations/netguard.py).
+            adapter = GuardedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             _pools[key] = session

@@ -8,6 +8,7 @@ builds forms, checks settings and picks pages from these declarations only.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,16 +72,41 @@ def clean_positive_int(value: str) -> int:
     return number
 
 
+_NUMERIC_HOST = re.compile(r"^[0-9a-fA-Fx.]+$")
+
+
 def clean_base_url(value: str) -> str:
-    """An absolute http(s) URL without query or fragment, no trailing slash."""
+    """An absolute http(s) URL without query or fragment, no trailing slash.
+
+    Paths are appended to it (``ProviderSession.url_for``), so anything that would
+    swallow them — a ``?`` or ``#``, even empty — is refused, as are control
+    characters (CR/LF would split a request line) and hosts written as one number or
+    in octal/hex (``2852039166``, ``0``, ``0x7f.1``), which only hide an address.
+    Where the host *resolves* to is checked by :mod:`integrations.netguard`.
+    """
     value = (value or "").strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http:// or https:// URL")
-    if parts.query or parts.fragment:
-        raise ValueError("must not carry a query string or fragment")
-    if parts.username or parts.password:
+    if any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("must not contain spaces, line breaks or control characters")
+    if "?" in value or "#" in value:
+        raise ValueError("must not carry a query string or fragment (not even an empty ? or #)")
+    if parts.username or parts.password or "@" in parts.netloc:
         raise ValueError("must not carry credentials; secrets go in their own fields")
+    host = parts.hostname
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if _NUMERIC_HOST.match(host):
+            raise ValueError(
+                f"host {host!r} is not a name or a dotted address: write an IPv4 address "
+                "as four decimal numbers (a.b.c.d)"
+            ) from None
+    try:
+        parts.port  # noqa: B018 - raises for a port out of range or not a number
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
     return value.rstrip("/")
 
 

@@ -26,6 +26,7 @@ from dashboard.accounts.models import (
 from dashboard.calls.context import call_context
 from dashboard.calls.services import record_exchange
 from dashboard.core.queueing import enqueue_on_commit, resend_batch, send_now, waiting_since
+from integrations import netguard
 from integrations.errors import ProviderError
 from integrations.provider import SettingsError, clean_base_url
 from integrations.registry import UnknownProvider, get_provider
@@ -90,7 +91,8 @@ def account_clean(
     else:
         try:
             base_url = clean_base_url(base_url)
-        except ValueError as exc:
+            netguard.check_url(base_url)
+        except ValueError as exc:  # UnsafeAddress is one too
             errors["base_url"] = str(exc)
     cleaned_settings: dict[str, Any] = {}
     try:
