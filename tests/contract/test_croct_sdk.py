@@ -136,7 +136,7 @@ def test_sdk_treats_the_sandbox_suspension_as_suspended(run_sdk, sandbox):
 
 
 def test_sdk_signed_tokens_pass_a_sandbox_that_requires_them(run_sdk, sandbox):
-    """contract: Croct / X-Token signed tokens enforced (SDK)"""
+    """contract: Croct / X-Token signed tokens enforced"""
     api_key, private = signing_api_key(API_KEY)
     _require_signed(sandbox, private)
     token = {"appId": APP_ID, "subject": "user-1", "sign": True}
@@ -150,7 +150,7 @@ def test_sdk_signed_tokens_pass_a_sandbox_that_requires_them(run_sdk, sandbox):
 
 
 def test_console_tokens_match_the_sdks_and_verify_in_webcrypto(run_sdk, sandbox):
-    """contract: Croct / X-Token ES256 signed (SDK)"""
+    """contract: Croct / X-Token ES256 signed"""
     api_key, private = signing_api_key(API_KEY)
     console = PROVIDER.build_client(
         base_url=sandbox.url, settings=DEMO_SETTINGS, secrets={"api_key": api_key}
