@@ -5,14 +5,19 @@ the token travels in the request BODY (never the URL); the body is JSON or XML p
 the account's ``format`` setting; success and failure are told apart by the body's
 ``error`` code, not the HTTP status.
 
-Writes are deduplicated by Altcraft on (headers, body) for a day. A retry of the
-same logical write must therefore send byte-identical bytes (the payload builders
-keep key order fixed and both encoders are deterministic), and a deliberate second
-write must differ: pass a fresh ``request_id`` (sent as ``X-Request-ID``).
+Writes are deduplicated by Altcraft on (headers, body) for a day. Every write the
+console makes is a deliberate one, so each call sends a fresh ``X-Request-ID`` unless
+the caller passes one: an edit that repeats yesterday's edit is applied again. A retry
+of the same logical write passes the ``request_id`` of the first attempt and then
+sends byte-identical bytes (the payload builders keep key order fixed and both
+encoders are deterministic), so the platform applies it once. When the platform still
+answers "duplicate" (``X-Duplicate-Request``), the result says so: ``outcome`` is
+``"duplicate"`` and ``applied`` is false, never "saved".
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -56,7 +61,8 @@ class Profile:
 @dataclass(frozen=True)
 class ProfilePage:
     profiles: list[Profile]
-    # Pass back as ``from_id`` for the next page; None once the database is exhausted.
+    # Pass back as ``from_id`` for the next page; None once the database is exhausted
+    # (an empty page: a short page is not the end, see list_profiles).
     next_from_id: str | None
 
 
@@ -67,6 +73,19 @@ class WriteResult:
     duplicate: bool = False
     duplicate_key: str | None = None
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # The X-Request-ID the write was sent with (a retry passes it back).
+    request_id: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        """False for a duplicate: the platform answered with the first request's result
+        and did not apply this one."""
+        return not self.duplicate
+
+    @property
+    def outcome(self) -> str:
+        """``"duplicate"`` or ``"saved"``: what a page may say about this write."""
+        return "duplicate" if self.duplicate else "saved"
 
 
 @dataclass(frozen=True)
@@ -85,10 +104,19 @@ class BatchResult:
     items: list[BatchItemResult]
     duplicate: bool = False
     duplicate_key: str | None = None
+    request_id: str | None = None
 
     @property
     def failed(self) -> list[BatchItemResult]:
         return [item for item in self.items if not item.ok]
+
+    @property
+    def applied(self) -> bool:
+        return not self.duplicate
+
+    @property
+    def outcome(self) -> str:
+        return "duplicate" if self.duplicate else "saved"
 
 
 class AltcraftClient:
@@ -147,8 +175,9 @@ class AltcraftClient:
     def list_profiles(self, from_id: str | None = None, limit: int = 100) -> ProfilePage:
         """One page of the database, in id order (providers/altcraft.md: ``list``).
 
-        The cursor is the id of the previous page's last profile; a page shorter
-        than ``limit`` (or empty) is the last one.
+        The cursor is the id of the previous page's last profile. The doc promises no
+        page size, so a page shorter than ``limit`` is not the end: only an empty page
+        is (``next_from_id`` None).
         """
         body = payloads.list_body(
             db_id=self.db_id, resource_id=self.resource_id, from_id=from_id, limit=limit
@@ -165,8 +194,7 @@ class AltcraftClient:
             # Tolerate an inclusive cursor: never hand back the profile we started after.
             if from_id and profiles and profiles[0].profile_id == from_id:
                 profiles = profiles[1:]
-            full = len(raw) >= limit and profiles
-            return ProfilePage(profiles, profiles[-1].profile_id if full else None)
+            return ProfilePage(profiles, profiles[-1].profile_id if profiles else None)
 
         return self._call("list", body, parse)
 
@@ -244,7 +272,10 @@ class AltcraftClient:
         body = payloads.delete_body(
             db_id=self.db_id, resource_id=self.resource_id, profile_id=profile_id
         )
-        return self._call("delete", body, _write_parser("profile_id"), request_id=request_id)
+        request_id = _request_id_for(request_id)
+        return self._call(
+            "delete", body, _write_parser("profile_id", request_id), request_id=request_id
+        )
 
     # --- plumbing -----------------------------------------------------------------
 
@@ -270,7 +301,8 @@ class AltcraftClient:
             skip_triggers=skip_triggers,
             detect_geo=detect_geo,
         )
-        return self._call(method, body, _write_parser(matching), request_id=request_id)
+        request_id = _request_id_for(request_id)
+        return self._call(method, body, _write_parser(matching, request_id), request_id=request_id)
 
     def _batch(
         self,
@@ -311,8 +343,9 @@ class AltcraftClient:
                     )
                 results.append(BatchItemResult(index, _profile_id_of(entry), problem))
             duplicate, key = _duplicate(response)
-            return BatchResult(results, duplicate, key)
+            return BatchResult(results, duplicate, key, request_id)
 
+        request_id = _request_id_for(request_id)
         return self._call(method, body, parse, request_id=request_id)
 
     def _call(
@@ -347,13 +380,22 @@ class AltcraftClient:
         )
 
 
-def _write_parser(matching: str) -> Callable[[ProviderResponse], WriteResult]:
+def _write_parser(
+    matching: str, request_id: str | None = None
+) -> Callable[[ProviderResponse], WriteResult]:
     def parse(response: ProviderResponse) -> WriteResult:
         answer = problems.check(response, matching=matching)
         duplicate, key = _duplicate(response)
-        return WriteResult(_profile_id_of(answer), duplicate, key, answer)
+        return WriteResult(_profile_id_of(answer), duplicate, key, answer, request_id)
 
     return parse
+
+
+def _request_id_for(request_id: str | None) -> str:
+    """The caller's id (a retry of an earlier write), else a fresh one: a deliberate
+    write must differ from any request sent in the last day or the platform drops it
+    as a repeat (providers/altcraft.md: request deduplication)."""
+    return uuid.uuid4().hex if request_id is None else request_id
 
 
 def _duplicate(response: ProviderResponse) -> tuple[bool, str | None]:

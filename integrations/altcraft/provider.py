@@ -15,14 +15,14 @@ from integrations.provider import (
     clean_positive_int,
 )
 
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# providers/altcraft.md: the doc shows one token (32 hex digits) as an example, not a
+# format, so any non-empty token without whitespace is accepted.
+_TOKEN_RE = re.compile(r"^\S+$")
 
 
 def clean_token(value: str) -> str:
-    if not _TOKEN_RE.match(value):
-        raise ValueError(
-            "must be the API token from Settings → Tokens (letters and digits, no spaces)"
-        )
+    if not isinstance(value, str) or not _TOKEN_RE.match(value):
+        raise ValueError("must be the API token from Settings → Tokens, without spaces")
     return value
 
 

@@ -14,6 +14,9 @@ Choices where the note leaves room (documented here, asserted by the tests):
 - ``db_id`` unknown, or not in the given ``resource_id`` -> 413. Database 1 lives in
   resource 1 and holds the seeded profiles; database 2 (resource 2) is empty.
 - ``list`` is exclusive of ``from_id``; ``limit`` 1..1000 (else 450), default 100.
+  The doc promises no page size, so with ``short_pages`` (constructor option or
+  ``app.short_pages = True``) a page holds between half of ``limit`` and all of it,
+  chosen from a hash of the cursor: clients must page on until an empty page.
 - Seeded data: ``ada@example.com`` (Ada Lovelace, ``cust-00001``, +447700900999) is
   profile 0; profiles 1 and 2 share ``+15550000000`` so a phone match is ambiguous (435).
 - Data-changing requests are remembered for ``dedup_ttl`` seconds keyed by a hash of
@@ -24,6 +27,7 @@ Choices where the note leaves room (documented here, asserted by the tests):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -78,8 +82,11 @@ class AltcraftSandbox(SandboxApp):
         profile_limit: int | None = None,
         dedup_ttl: float = 86400.0,
         dedup_max_entries: int = 50_000,
+        short_pages: bool = False,
     ):
         self.profile_count = profile_count
+        self.short_pages_default = short_pages
+        self.short_pages = short_pages
         # The tariff limit (402) doubles as the bound on what the sandbox stores.
         self.profile_limit = profile_count + 200_000 if profile_limit is None else profile_limit
         self.dedup_ttl = dedup_ttl
@@ -123,6 +130,7 @@ class AltcraftSandbox(SandboxApp):
 
     def reset(self) -> None:
         super().reset()
+        self.short_pages = self.short_pages_default
         with self.store_lock:
             self._fresh_state()
 
@@ -218,6 +226,8 @@ class AltcraftSandbox(SandboxApp):
         from_id = body.get("from_id") or None
         if from_id is not None and not _HEX24.match(str(from_id)):
             raise ApiError(450, "Request validation error: from_id must be a profile id")
+        if self.short_pages:
+            limit = _short_limit(limit, from_id)
         return [{"id": pid, **fields} for pid, fields in db.page(from_id, limit)]
 
     def _write(self, db: ProfileDatabase, method: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +285,13 @@ class AltcraftSandbox(SandboxApp):
             return Response(xmlcodec.encode(payload), status=status, content_type="application/xml")
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         return Response(data, status=status, content_type="application/json")
+
+
+def _short_limit(limit: int, from_id: str | None) -> int:
+    """Between ceil(limit / 2) and ``limit`` rows, the same for the same cursor."""
+    digest = hashlib.sha256(str(from_id or "").encode()).digest()
+    least = (limit + 1) // 2
+    return least + digest[0] % (limit - least + 1)
 
 
 def create_app(seed: int = 7, **options: Any) -> AltcraftSandbox:

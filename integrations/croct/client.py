@@ -27,6 +27,7 @@ from integrations.croct.models import (
     fill_track_event,
     identity_headers,
     locale_field,
+    visitor_headers,
 )
 from integrations.croct.payloads import PayloadError
 from integrations.http import ProviderResponse, ProviderSession
@@ -67,21 +68,49 @@ def _export_kind(kind: str) -> str:
 
 
 class CroctClient:
-    """One Croct application: its ID (not secret) and an API key (secret)."""
+    """One Croct application: its ID (not secret) and an API key (secret).
 
-    def __init__(self, session: ProviderSession, *, app_id: str, api_key: str):
+    An API key of the form ``<id>:ES256;<PKCS#8>`` also signs user tokens
+    (:meth:`user_token`). Every call names the console in ``X-Client-Library``.
+    """
+
+    def __init__(
+        self,
+        session: ProviderSession,
+        *,
+        app_id: str,
+        api_key: str,
+        client_library: str = DEFAULT_CLIENT_LIBRARY,
+    ):
         self.session = session
         self.app_id = app_id
+        self.client_library = client_library
         self._api_key_id = api_key_id(api_key)
+        # A signing key that does not load only stops token signing (raised by
+        # user_token), not content or evaluate, which need the key id alone.
+        self._signing_key: tokens.SigningKey | None = None
+        self._signing_error = ""
+        try:
+            self._signing_key = tokens.signing_key(api_key)
+        except ValueError as exc:
+            self._signing_error = str(exc)
+
+    @property
+    def signs_tokens(self) -> bool:
+        """Whether user tokens are ES256-signed (the API key carries a signing key)."""
+        return self._signing_key is not None or bool(self._signing_error)
 
     def _server_headers(self) -> dict[str, str]:
-        return {"X-Api-Key": self._api_key_id}
+        # croct-fetch-content: X-Client-Library, "used for usage statistics and feature
+        # switching"; sent on every call, not only content.
+        return {"X-Api-Key": self._api_key_id, "X-Client-Library": self.client_library}
 
     # --- content --------------------------------------------------------------------
     def content(self, request: ContentRequest) -> ContentResult:
         """providers/croct.md: fetch content. Raises PayloadError before sending,
         errors.Suspended on a 202, a ProviderError otherwise."""
         body = request.body()
+        # The request's own X-Client-Library (default: the console's) wins.
         headers = {**self._server_headers(), **request.headers()}
         return self.session.call(
             "croct.content",
@@ -126,14 +155,24 @@ class CroctClient:
         context: ContentContext | None = None,
         client_id: str | None = None,
         user_token: str | None = None,
+        *,
+        client_ip: str | None = None,
+        client_agent: str | None = None,
     ) -> EvaluationResult:
-        """providers/croct.md: evaluate CQL (at most 500 characters, checked here)."""
+        """providers/croct.md: evaluate CQL (at most 500 characters, checked here).
+
+        ``client_ip`` / ``client_agent`` stand for the visitor (X-Client-Ip /
+        X-Client-Agent), as on content."""
         body: dict[str, Any] = {"query": payloads.validate_query(query)}
         if context is not None:
             context_json = context.to_json()
             if context_json:
                 body["context"] = context_json
-        headers = {**self._server_headers(), **identity_headers(client_id, user_token)}
+        headers = {
+            **self._server_headers(),
+            **identity_headers(client_id, user_token),
+            **visitor_headers(client_ip, client_agent),
+        }
         return self.session.call(
             "croct.evaluate",
             "POST",
@@ -149,7 +188,11 @@ class CroctClient:
         on a 202."""
         event = fill_track_event(event)
         body = event.body()
-        headers = {"X-App-Id": self.app_id, **event.headers()}
+        headers = {
+            "X-App-Id": self.app_id,
+            "X-Client-Library": self.client_library,
+            **event.headers(),
+        }
         self.session.call(
             "croct.track",
             "POST",
@@ -285,7 +328,15 @@ class CroctClient:
 
     # --- tokens ---------------------------------------------------------------------
     def user_token(self, user_id: str | None = None, *, issued_at: int | None = None) -> str:
-        """An unsigned user token for ``user_id`` (anonymous when None)."""
+        """A user token for ``user_id`` (anonymous when None): ES256-signed when the API
+        key carries a signing key (applications that enforce signed tokens refuse the
+        rest), unsigned otherwise."""
+        if self._signing_error:
+            raise PayloadError("api_key", self._signing_error)
+        if self._signing_key is not None:
+            return tokens.encode_signed_token(
+                self.app_id, self._signing_key, user_id, issued_at=issued_at
+            )
         return tokens.encode_unsigned_token(self.app_id, user_id, issued_at=issued_at)
 
 

@@ -115,6 +115,20 @@ def identity_headers(client_id: str | None, user_token: str | None) -> dict[str,
     return headers
 
 
+def visitor_headers(client_ip: str | None, client_agent: str | None) -> dict[str, str]:
+    """X-Client-Ip / X-Client-Agent for a visitor who is not the console server.
+
+    croct-fetch-content: without them Croct takes the request's IP and User-Agent,
+    i.e. the console server and ``python-requests``.
+    """
+    headers = {}
+    if client_ip:
+        headers["X-Client-Ip"] = payloads.validate_client_ip(client_ip)
+    if client_agent:
+        headers["X-Client-Agent"] = payloads.validate_client_agent(client_agent)
+    return headers
+
+
 def locale_field(preferred_locale: Any, body: dict[str, Any]) -> None:
     """Put ``preferredLocale`` in ``body``: left out for None, null for DEFAULT_LOCALE,
     else the value exactly as the user gave it (Croct normalizes case and separator)."""
@@ -161,10 +175,7 @@ class ContentRequest:
 
     def headers(self) -> dict[str, str]:
         headers = identity_headers(self.client_id, self.user_token)
-        if self.client_ip:
-            headers["X-Client-Ip"] = self.client_ip
-        if self.client_agent:
-            headers["X-Client-Agent"] = self.client_agent
+        headers.update(visitor_headers(self.client_ip, self.client_agent))
         if self.client_library:
             headers["X-Client-Library"] = self.client_library
         return headers

@@ -10,6 +10,7 @@ offending value (``attributes.plan.tier``, ``payload.goalId``).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import zoneinfo
@@ -43,6 +44,13 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 UUID4_RE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.I
 )
+# providers/croct.md: X-Client-Id is "a UUID" (any version): the dashed form or the
+# 32 hex digits Croct's own tooling generates.
+CLIENT_ID_RE = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$", re.I
+)
+# The doc gives no limit for X-Client-Agent; this only keeps a header sane.
+MAX_CLIENT_AGENT_LENGTH = 1024
 GOAL_ID_RE = re.compile(r"^[a-z0-9][a-z0-9:_-]+[a-z0-9]$", re.I)
 
 # providers/croct.md: track, event types
@@ -134,9 +142,31 @@ def validate_time_zone(value: str, path: str = "timeZone") -> str:
 
 
 def validate_client_id(value: str, path: str = "clientId") -> str:
-    if not isinstance(value, str) or not UUID4_RE.match(value):
-        raise PayloadError(path, f"{value!r} is not a version-4 UUID")
+    """The id as given: any UUID, dashed or 32 hex digits (providers/croct.md)."""
+    if not isinstance(value, str) or not CLIENT_ID_RE.match(value):
+        raise PayloadError(
+            path, f"{value!r} is not a UUID (8-4-4-4-12 hex digits, or 32 hex digits)"
+        )
     return value
+
+
+def validate_client_ip(value: str, path: str = "clientIp") -> str:
+    """An IPv4 or IPv6 address, as X-Client-Ip carries it (croct-fetch-content)."""
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        raise PayloadError(path, f"{value!r} is not an IP address") from None
+
+
+def validate_client_agent(value: str, path: str = "clientAgent") -> str:
+    """A user-agent string fit for a header: printable, one line."""
+    if not isinstance(value, str) or not value.strip():
+        raise PayloadError(path, "is empty")
+    if len(value) > MAX_CLIENT_AGENT_LENGTH or not value.isprintable():
+        raise PayloadError(
+            path, f"must be one printable line of at most {MAX_CLIENT_AGENT_LENGTH} characters"
+        )
+    return value.strip()
 
 
 def validate_query(query: str, path: str = "query") -> str:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from integrations.croct import tokens
 from integrations.croct.client import CroctClient, api_key_id
 from integrations.http import ProviderSession
 from integrations.provider import Capability, Field, Provider, clean_uuid
@@ -24,6 +25,8 @@ def clean_api_key(value: str) -> str:
         raise ValueError(
             "must be the API key's UUID, optionally followed by :ES256;<base64 private key>"
         )
+    # The signing key must load now, not at the first signed token.
+    tokens.signing_key(value)
     return value
 
 

@@ -6,16 +6,32 @@ Besides the base control endpoints (faults, credentials, stats, reset) it has
 ``/_sandbox/suspend``: ``POST {"suspended": true}`` makes content, evaluate and track
 answer ``202`` with an empty body and ``X-Suspension-Reason`` (``DELETE`` or
 ``{"suspended": false}`` lifts it, ``GET`` shows it).
+
+``/_sandbox/signed-tokens``: ``POST {"credential": "<API key id or app id>",
+"key_id": "<API key id>", "public_key": "<base64 SPKI DER>"}`` makes that account
+enforce signed tokens (croct-fetch-content: "the JWT must be signed using an API key
+with the Issue user tokens permission, or the request fails with an authorization
+error"): an unsigned token, an unknown ``kid`` or a bad signature get a 401
+``authentication/invalid-token``. ``DELETE`` lifts every requirement.
+
+Every content/evaluate request's visitor is kept in ``visitors`` (the last 100):
+X-Client-Ip (a loopback value falls back to the request IP, as the doc says),
+X-Client-Agent (default: the User-Agent) and X-Client-Library.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -165,6 +181,10 @@ class CroctSandbox(SandboxApp):
             self.tracked = Counter()
             self.tracked_types = Counter()
             self.tracked_other_clients = 0
+            self.visitors: deque[dict[str, str]] = deque(maxlen=100)
+            # credential -> {kid: public key}; a credential listed here enforces
+            # signed tokens.
+            self.signed_tokens: dict[str, dict[str, ec.EllipticCurvePublicKey]] = {}
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -176,9 +196,21 @@ class CroctSandbox(SandboxApp):
                 "tracked_by_client": dict(self.tracked),
                 "tracked_other_clients": self.tracked_other_clients,
                 "tracked_by_type": dict(self.tracked_types),
+                "last_visitor": self.visitors[-1] if self.visitors else None,
+                "signed_tokens_required": sorted(self.signed_tokens),
             }
 
+    def require_signed_tokens(
+        self, credential: str, key_id: str, public_key: ec.EllipticCurvePublicKey
+    ) -> None:
+        """Make ``credential``'s account refuse user tokens not signed by ``key_id``."""
+        with self.lock:
+            keys = self.signed_tokens.setdefault(credential, {})
+            keys[tokens.key_id_hash(key_id)] = public_key
+
     def control(self, request: Request) -> Response:
+        if request.path == "/_sandbox/signed-tokens":
+            return self._control_signed_tokens(request)
         if request.path != "/_sandbox/suspend":
             return super().control(request)
         if request.method == "DELETE":
@@ -190,6 +222,22 @@ class CroctSandbox(SandboxApp):
             except (ValueError, AttributeError) as exc:
                 return json_response({"error": str(exc)}, status=400)
         return json_response({"suspended": self.suspended, "reason": SUSPENSION_REASON})
+
+    def _control_signed_tokens(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            with self.lock:
+                self.signed_tokens = {}
+        elif request.method == "POST":
+            try:
+                body = json.loads(request.get_data() or b"{}")
+                der = base64.b64decode(body["public_key"], validate=True)
+                public_key = load_der_public_key(der)
+                if not isinstance(public_key, ec.EllipticCurvePublicKey):
+                    raise ValueError("public_key must be an EC P-256 key")
+                self.require_signed_tokens(body["credential"], body["key_id"], public_key)
+            except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+                return json_response({"error": str(exc)}, status=400)
+        return json_response({"required": sorted(self.signed_tokens)})
 
     # --- request checks ---------------------------------------------------------------
     def _api_key(self, request: Request) -> None:
@@ -213,21 +261,66 @@ class CroctSandbox(SandboxApp):
         """The visitor: the token's ``sub`` when there is one, else the client id."""
         client_id = request.headers.get("X-Client-Id")
         token = request.headers.get("X-Token")
-        if client_id is not None and not payloads.UUID4_RE.match(client_id):
+        # croct-fetch-content: "The ID of the client, in the form of a UUID" (any
+        # version; dashed or the 32-hex form Croct's tooling writes).
+        if client_id is not None and not payloads.CLIENT_ID_RE.match(client_id):
             raise CroctProblem(
-                401, "authentication/invalid-client-id", "X-Client-Id must be a version-4 UUID."
+                401, "authentication/invalid-client-id", "X-Client-Id must be a UUID."
             )
         claims: Mapping[str, Any] = {}
         if token is not None:
             try:
-                _, claims = tokens.decode_token(token)
+                header, claims = tokens.decode_token(token)
             except ValueError as exc:
                 raise CroctProblem(401, "authentication/invalid-token", str(exc)) from None
+            self._check_signature(request, token, header)
         if client_id is None and token is None:
             raise CroctProblem(
                 400, "invalid-input", "Either X-Client-Id or X-Token must be present."
             )
         return str(claims.get("sub") or client_id or token)
+
+    def _check_signature(self, request: Request, token: str, header: Mapping[str, Any]) -> None:
+        """croct-fetch-content: an application that enforces signed tokens refuses any
+        other with an authorization error."""
+        keys = self.signed_tokens.get(self.credential_of(request))
+        if keys is None:
+            return
+        if header.get("alg") != "ES256":
+            raise CroctProblem(
+                401,
+                "authentication/invalid-token",
+                "This application requires user tokens signed with an API key.",
+            )
+        public_key = keys.get(str(header.get("kid") or ""))
+        if public_key is None:
+            raise CroctProblem(
+                401, "authentication/invalid-token", "The token's kid names no known API key."
+            )
+        try:
+            tokens.verify_signed_token(token, public_key)
+        except ValueError as exc:
+            raise CroctProblem(401, "authentication/invalid-token", str(exc)) from None
+
+    def _visitor(self, request: Request) -> None:
+        """Keep who the request stands for (croct-fetch-content: request headers)."""
+        ip = request.headers.get("X-Client-Ip")
+        if ip is not None:
+            try:
+                address = ipaddress.ip_address(ip.strip())
+            except ValueError:
+                raise CroctProblem(
+                    400, "invalid-input", "X-Client-Ip must be an IP address."
+                ) from None
+            # A loopback address falls back to the request IP (the doc).
+            ip = None if address.is_loopback else str(address)
+        visitor = {
+            "ip": ip or request.remote_addr or "",
+            "agent": request.headers.get("X-Client-Agent") or request.user_agent.string,
+            "library": request.headers.get("X-Client-Library", ""),
+        }
+        with self.lock:
+            self.visitors.append(visitor)
 
     def _json(self, request: Request) -> Any:
         if request.mimetype != "application/json":
@@ -262,6 +355,7 @@ class CroctSandbox(SandboxApp):
     def _content(self, request: Request) -> Response:
         body = self._json(request)
         subject = self._subject(request)
+        self._visitor(request)
         suspended = self._suspension()
         if suspended is not None:
             return suspended
@@ -318,6 +412,7 @@ class CroctSandbox(SandboxApp):
     def _evaluate(self, request: Request) -> Response:
         body = self._json(request)
         self._subject(request)
+        self._visitor(request)
         suspended = self._suspension()
         if suspended is not None:
             return suspended

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from integrations import errors
+from integrations.altcraft import PROVIDER
 from integrations.altcraft.client import ProfilePage
 from integrations.altcraft.payloads import BatchItem, PayloadError
 from integrations.altcraft.sandbox_data import SHARED_PHONE, seeded_id
@@ -68,18 +69,42 @@ def test_it_can_override_the_resource_for_one_lookup(make_client):
         client.get_profile("email", "ada@example.com", resource_id=2)
 
 
-def test_it_pages_through_the_whole_database_with_the_from_id_cursor(client):
-    seen, cursor, pages = [], None, 0
+def _list_all(client, limit):
+    """The listing loop the sync runs: follow next_from_id until it is None."""
+    seen, sizes, cursor = [], [], None
     while True:
-        page = client.list_profiles(from_id=cursor, limit=100)
-        pages += 1
+        page = client.list_profiles(from_id=cursor, limit=limit)
+        sizes.append(len(page.profiles))
         seen += [p.profile_id for p in page.profiles]
         if page.next_from_id is None:
-            break
+            return seen, sizes
         cursor = page.next_from_id
-    assert pages == 3  # 100 + 100 + 50: the short page is the last one
+
+
+def test_it_pages_through_the_whole_database_with_the_from_id_cursor(client):
+    """contract: Altcraft / list from_id cursor"""
+    seen, sizes = _list_all(client, 100)
+    # 100 + 100 + 50 + the empty page that ends it: the short page is not the end.
+    assert sizes == [100, 100, 50, 0]
     assert len(seen) == len(set(seen)) == 250
     assert seen == sorted(seen)
+
+
+def test_a_page_shorter_than_the_limit_is_not_the_end(client, sandbox):
+    """contract: Altcraft / list page size not promised"""
+    sandbox.app.short_pages = True
+    page = client.list_profiles(limit=100)
+    assert 50 <= len(page.profiles) < 100  # the sandbox served fewer than asked
+    assert page.next_from_id == page.profiles[-1].profile_id
+
+
+def test_a_listing_loop_over_short_pages_reaches_the_last_profile(client, sandbox):
+    """contract: Altcraft / list page size not promised"""
+    sandbox.app.short_pages = True
+    seen, sizes = _list_all(client, 40)
+    assert any(0 < size < 40 for size in sizes[:-1])  # short pages before the end
+    assert sizes[-1] == 0
+    assert seen == [seeded_id(i) for i in range(250)]  # every profile, the last included
 
 
 def test_it_ends_on_an_empty_page_when_the_count_divides_evenly(client):
@@ -176,13 +201,17 @@ def test_add_and_update_batches_report_conflicts_and_misses_per_object(client):
 
 
 def test_it_surfaces_a_repeated_write_as_a_duplicate_that_was_not_applied(client, sandbox):
-    first = client.add_profile("email", "once@example.com", {"_fname": "Once"})
+    """contract: Altcraft / duplicate answer"""
+    first = client.add_profile("email", "once@example.com", {"_fname": "Once"}, request_id="r")
     before = sandbox.app.stats()
-    repeat = client.add_profile("email", "once@example.com", {"_fname": "Once"})
+    # A retry of the same logical write: the caller passes the first attempt's id.
+    repeat = client.add_profile("email", "once@example.com", {"_fname": "Once"}, request_id="r")
     after = sandbox.app.stats()
     assert not first.duplicate
     assert first.duplicate_key is None
+    assert (first.outcome, first.applied) == ("saved", True)
     assert repeat.duplicate
+    assert (repeat.outcome, repeat.applied) == ("duplicate", False)
     assert len(repeat.duplicate_key) == 64
     assert repeat.profile_id == first.profile_id  # the original answer, not a 409
     assert after["profiles"] == before["profiles"]
@@ -190,11 +219,34 @@ def test_it_surfaces_a_repeated_write_as_a_duplicate_that_was_not_applied(client
 
 
 def test_a_deliberate_second_write_with_a_new_request_id_is_applied(client):
+    """contract: Altcraft / request deduplication (one day)"""
     client.import_profile("email", "twice@example.com", {"visits": "1"}, request_id="a")
     second = client.import_profile("email", "twice@example.com", {"visits": "1"}, request_id="b")
     assert not second.duplicate
     third = client.import_profile("email", "twice@example.com", {"visits": "1"}, request_id="b")
     assert third.duplicate
+
+
+def test_an_edit_repeating_an_earlier_one_is_sent_so_the_platform_applies_it(client, sandbox):
+    """contract: Altcraft / request deduplication (one day)"""
+    # The profile page's call: no request id given, as an edit is always deliberate.
+    first = client.update_profile("profile_id", ADA_ID, {"_city": "Paris"})
+    client.update_profile("profile_id", ADA_ID, {"_city": "Rome"})
+    again = client.update_profile("profile_id", ADA_ID, {"_city": "Paris"})
+    assert first.request_id != again.request_id
+    assert (again.outcome, again.applied) == ("saved", True)
+    assert sandbox.app.stats()["updated"] == 3
+    assert sandbox.app.stats().get("duplicates", 0) == 0
+    assert client.get_profile("profile_id", ADA_ID).fields["_city"] == "Paris"
+
+
+def test_a_duplicate_batch_answer_is_flagged_not_saved(client):
+    """contract: Altcraft / duplicate answer"""
+    items = [BatchItem("email", "batch-dup@example.com", {"_fname": "B"})]
+    first = client.import_batch(items, request_id="same")
+    repeat = client.import_batch(items, request_id="same")
+    assert first.outcome == "saved"
+    assert (repeat.duplicate, repeat.outcome, repeat.applied) == (True, "duplicate", False)
 
 
 def test_a_retry_sends_byte_identical_bodies(client, sandbox, monkeypatch):
@@ -302,3 +354,11 @@ def test_faults_can_target_one_account_by_its_token(make_client, sandbox):
     with pytest.raises(errors.ProviderUnavailable):
         make_client(secrets={"token": other}).list_profiles(limit=1)
     requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=5)
+
+
+def test_a_token_that_is_not_32_hex_digits_works(make_client):
+    """contract: Altcraft / token — any non-empty token without whitespace"""
+    token = "prod.Token_with-symbols+/=~42"
+    assert PROVIDER.clean_secrets({"token": token}) == {"token": token}
+    client = make_client(secrets={"token": token})
+    assert client.get_profile("email", "ada@example.com").profile_id == ADA_ID

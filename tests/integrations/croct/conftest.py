@@ -70,3 +70,20 @@ def http(sandbox):
             return {"X-Api-Key": self.api_key, "X-Client-Id": str(uuid.uuid4()), **extra}
 
     return Raw()
+
+
+def signing_api_key(key_id: str = "9b1e7c4d-2a6f-4e8b-b3c5-7d9a0f1e2c48"):
+    """(``<key id>:ES256;<base64 PKCS#8>``, its private key): a fresh P-256 key in the
+    form Croct's console hands out."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return f"{key_id}:ES256;{base64.b64encode(der).decode()}", private

@@ -210,7 +210,7 @@ def test_it_refuses_a_request_without_client_id_or_token_before_sending(client, 
         {"version": "1.2.3"},
         {"preferred_locale": "english"},
         {"client_id": "not-a-uuid"},
-        {"client_id": "6ba7b810-9dad-11d1-80b4-00c04fd430c8"},  # v1, not v4
+        {"client_id": "6ba7b8109dad11d180b400c04fd430c"},  # 31 hex digits
         {"user_token": "a.b"},
         {"context": ContentContext(time_zone="Mars/Olympus")},
         {"context": ContentContext(attributes={"plan": "x" * 51})},

@@ -35,7 +35,7 @@ def test_problems_are_served_as_problem_json_with_instance(http):
         ),
         ({"X-Client-Id": "not-a-uuid"}, 401, "authentication/invalid-client-id"),
         (
-            {"X-Client-Id": "6ba7b810-9dad-11d1-80b4-00c04fd430c8"},
+            {"X-Client-Id": "6ba7b810-9dad-11d1-80b4-00c04fd430c"},
             401,
             "authentication/invalid-client-id",
         ),
