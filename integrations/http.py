@@ -32,6 +32,7 @@ from urllib3 import exceptions as urllib3_errors
 from integrations import errors
 from integrations.errors import Problem, ProviderError
 from integrations.netguard import GuardedAdapter
+from integrations.transport_words import transport_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -440,12 +441,15 @@ class ProviderSession:
         )
 
     def _transport_problem(self, kind: str, exc: Exception, status: int | None = None) -> Problem:
+        # The sentence is for people; the exception's own text is kept, redacted, as the
+        # raw body the page folds away (integrations/transport_words.py).
+        seconds = self.connect_timeout if kind == errors.TIMEOUT else self.read_timeout
         return Problem.build(
             self.provider,
             kind,
             status=status,
-            detail=self.redactor.text(f"{type(exc).__name__}: {exc}")[:500],
-            provider_code=type(exc).__name__,
+            detail=transport_sentence(kind, exc, base_url=self.base_url, seconds=seconds),
+            raw_body=self.redactor.text(f"{type(exc).__name__}: {exc}")[:500],
         )
 
     def _hand_over(self, exchange: Exchange) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import structlog
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 # Keys whose values never reach a log line, whatever logged them.
 SECRET_LOG_KEYS = frozenset(
@@ -28,6 +31,26 @@ def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> di
         if key.lower() in SECRET_LOG_KEYS:
             event_dict[key] = "[REDACTED]"
     return event_dict
+
+
+class ExpectedRefusalFilter(logging.Filter):
+    """An expected refusal (403, 404) is one log line, not a traceback.
+
+    Django logs every ``PermissionDenied`` and ``Http404`` with the exception attached,
+    so a marketer opening an admin page wrote forty lines of stack into the log. The
+    line stays (who was refused what is worth knowing); the stack goes."""
+
+    EXPECTED = (PermissionDenied, Http404)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, self.EXPECTED) or getattr(record, "status_code", None) in (403, 404):
+            record.exc_info = None
+            record.exc_text = None
+            if isinstance(record.msg, dict):  # structlog's event dict
+                record.msg.pop("exception", None)
+                record.msg.pop("exc_info", None)
+        return True
 
 
 def configure_structlog(*, level: str, fmt: str) -> dict[str, Any]:
@@ -66,7 +89,14 @@ def configure_structlog(*, level: str, fmt: str) -> dict[str, Any]:
                 "foreign_pre_chain": shared,
             }
         },
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "filters": {"expected_refusals": {"()": ExpectedRefusalFilter}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "structured",
+                "filters": ["expected_refusals"],
+            }
+        },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
