@@ -17,21 +17,28 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from integrations.http import encode_json
 
 # providers/commanders-act.md: "400 only when the request exceeds 32 KB" and batch:
-# "At most 500 KB per request and 32 KB per event". KB read as KiB (the stricter
-# reading would be 32,000; the doc's "32KB" is the binary unit in its other pages).
-EVENT_LIMIT_BYTES = 32 * 1024
-BATCH_LIMIT_BYTES = 500 * 1024
+# "At most 500 KB per request and 32 KB per event". The doc never defines KB, so the
+# smaller reading (1 KB = 1,000 bytes) is the one no request can be refused under.
+EVENT_LIMIT_BYTES = 32_000
+BATCH_LIMIT_BYTES = 500_000
 
 # The fixed part of a batch body: b'{"batch":[' + b']}'.
 BATCH_OVERHEAD_BYTES = len(encode_json({"batch": []}))
 
-# providers/commanders-act.md: Version 1 — these moved from the root into `context`.
+# providers/commanders-act.md: Version 1 — the doc's examples of root metadata that
+# moved into `context`. The doc says *all* contextual metadata moved ("for example"
+# these five): the converter moves every root key but the ones below.
 V1_CONTEXT_KEYS = ("event_id", "event_timestamp", "device", "page", "app")
+# What a v1 root may hold that is not contextual metadata: the event's name, its
+# `properties` (event data), and a `user` some old integrations put at the root (v2
+# keeps user at the root, so moving it into context would lose it).
+V1_ROOT_KEYS = ("event_name", "properties", "user")
 
 STANDARD_EVENTS = frozenset(
     {
@@ -78,8 +85,8 @@ def check_event_size(event: dict[str, Any], *, where: str = "event") -> int:
     if size > EVENT_LIMIT_BYTES:
         raise PayloadError(
             where,
-            f"is {size} bytes as JSON; Commanders Act refuses events over "
-            f"{EVENT_LIMIT_BYTES} bytes (32 KB)",
+            f"is {size:,} bytes as JSON; Commanders Act refuses events over "
+            f"{EVENT_LIMIT_BYTES:,} bytes (32 KB)",
         )
     return size
 
@@ -252,13 +259,30 @@ def is_v1(payload: Any) -> bool:
     return "properties" in payload or any(key in payload for key in V1_CONTEXT_KEYS)
 
 
-def convert_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
-    """The v2 form of a v1 payload (providers/commanders-act.md: Version 1 migration).
+@dataclass(frozen=True)
+class V1Conversion:
+    """A v1 payload's v2 form and every move made to get there.
 
-    ``properties`` moves to the root, the metadata into ``context``,
-    ``page.location`` becomes ``page.url``; unknown root keys stay. Nothing is
-    dropped: when two sources give a key different values, :class:`PayloadError`
-    names both rather than silently keeping one.
+    ``moved`` holds ``(from, to)`` paths in payload order, e.g.
+    ``("properties.revenue", "revenue")``, ``("event_id", "context.event_id")``,
+    ``("page.location", "context.page.url")``: what a page shows the user so the
+    conversion is never silent.
+    """
+
+    event: dict[str, Any]
+    moved: tuple[tuple[str, str], ...]
+
+
+def convert_v1(payload: dict[str, Any]) -> V1Conversion:
+    """The v2 form of a v1 payload (providers/commanders-act.md: Version 1 migration),
+    with what moved.
+
+    Everything inside ``properties`` moves to the root. *All* root-level contextual
+    metadata moves into ``context`` (the doc: "All contextual meta-data were at the
+    root, they are now inside a new context object", the five it names being
+    examples): every root key except ``event_name``, ``properties`` and ``user``.
+    ``page.location`` becomes ``page.url``. Nothing is dropped: when two sources give
+    a key different values, :class:`PayloadError` names both.
     """
     if not isinstance(payload, dict):
         raise PayloadError("event", "must be a JSON object")
@@ -271,20 +295,25 @@ def convert_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
         raise PayloadError(
             "properties.properties", "a v2 event cannot carry a root field named properties"
         )
+    if "context" in payload:  # is_v1 says no context: a caller forced the conversion
+        raise PayloadError("context", "a v1 payload has no context object")
 
     event: dict[str, Any] = {}
     context: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    moved: list[tuple[str, str]] = []
     for key, value in payload.items():
         if key == "properties":
             continue
-        if key in V1_CONTEXT_KEYS:
-            if key == "page":
-                value = _page_v2(value)
-            context[key] = value
-        else:
+        if key in V1_ROOT_KEYS:
             event[key] = value
             sources[key] = key
+            continue
+        if key == "page" and isinstance(value, dict) and "location" in value:
+            value = _page_v2(value)
+            moved.append(("page.location", "context.page.url"))
+        context[key] = value
+        moved.append((key, f"context.{key}"))
     for key, value in properties.items():
         where = f"properties.{key}"
         if key == "context":
@@ -292,12 +321,17 @@ def convert_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
                 raise PayloadError(where, "must be an object")
             for inner, inner_value in value.items():
                 _put(context, inner, inner_value, f"{where}.{inner}", f"{inner} (v1 root)")
+                moved.append((f"{where}.{inner}", f"context.{inner}"))
             continue
         _put(event, key, value, where, sources.get(key, key))
-    if "context" in event:  # a root "context" beside v1 metadata: is_v1 said no context
-        raise PayloadError("context", "a v1 payload has no context object")
+        moved.append((where, key))
     event["context"] = context
-    return event
+    return V1Conversion(event, tuple(moved))
+
+
+def convert_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """The v2 event of :func:`convert_v1` (kept for callers that need only the event)."""
+    return convert_v1(payload).event
 
 
 def _page_v2(page: Any) -> Any:
@@ -352,7 +386,7 @@ def pack_keyed_batches(
             if on_oversize is None:
                 raise PayloadError(
                     _describe(key, event),
-                    f"is {event_size} bytes as JSON; the limit per event is {event_limit}",
+                    f"is {event_size:,} bytes as JSON; the limit per event is {event_limit:,}",
                 )
             on_oversize(key, event, event_size)
             continue
@@ -396,7 +430,7 @@ def pack_encoded_batches(
         event_size = len(body)
         if event_size > event_limit or event_size + BATCH_OVERHEAD_BYTES > limit:
             raise PayloadError(
-                f"event {key!r}", f"is {event_size} bytes; the limit per event is {event_limit}"
+                f"event {key!r}", f"is {event_size:,} bytes; the limit per event is {event_limit:,}"
             )
         added = event_size + (1 if batch else 0)  # the comma between events
         if batch and size + added > limit:
@@ -406,6 +440,31 @@ def pack_encoded_batches(
         size += added
     if batch:
         yield batch
+
+
+def pack_encoded_requests(
+    items: Iterable[tuple[K, bytes]],
+    *,
+    batching: bool,
+    limit: int = BATCH_LIMIT_BYTES,
+    event_limit: int = EVENT_LIMIT_BYTES,
+) -> Iterator[list[tuple[K, bytes]]]:
+    """The requests a dispatcher sends for ``items``: packed batches when the source is
+    in the batch beta, otherwise one event per request.
+
+    providers/commanders-act.md: Batch — the batch endpoint is a closed beta, so a
+    source not in it gets every event as its own ``POST /events``. A body over
+    ``event_limit`` raises :class:`PayloadError` either way.
+    """
+    if batching:
+        yield from pack_encoded_batches(items, limit=limit, event_limit=event_limit)
+        return
+    for key, body in items:
+        if len(body) > event_limit:
+            raise PayloadError(
+                f"event {key!r}", f"is {len(body):,} bytes; the limit per event is {event_limit:,}"
+            )
+        yield [(key, body)]
 
 
 def _describe(key: Any, event: Any) -> str:
