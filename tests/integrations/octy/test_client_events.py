@@ -10,7 +10,7 @@ from integrations import errors
 from integrations.octy import PROVIDER
 from integrations.octy.client import OctyClient
 from integrations.octy.payloads import EventTypeDefinition, ItemSpec, OctyEvent, PayloadError
-from integrations.octy.results import EventOutcome, FailedItem, event_outcomes
+from integrations.octy.results import FailedItem, event_outcomes
 
 
 @pytest.fixture
@@ -81,7 +81,10 @@ def test_it_marks_events_it_cannot_account_for_as_unknown():
     unmapped = FailedItem(identifier=None, error_message="boom", raw={}, index=None)
     created = [{"event_id": "e1", "event_type": "b", "profile_id": "p"}]
     outcomes = event_outcomes(bodies, created, [unmapped])
-    assert outcomes == [EventOutcome(0, "unknown"), EventOutcome(1, "created", "e1")]
+    assert [(o.status, o.event_id) for o in outcomes] == [("unknown", None), ("created", "e1")]
+    # An event that cannot be accounted for waits for a person; it is never resent.
+    assert (outcomes[0].hold_for_person, outcomes[1].hold_for_person) == (True, False)
+    assert "check in Octy" in outcomes[0].advice
 
 
 def test_it_pairs_created_events_by_order_when_octy_reshapes_them():
