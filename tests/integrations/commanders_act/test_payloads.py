@@ -63,6 +63,7 @@ def test_it_names_the_offending_field(change, path):
 
 @pytest.mark.parametrize("missing", ["event_name", "user", "context"])
 def test_it_requires_the_three_v2_fields(missing):
+    """contract: Commanders Act / body requires event_name, user, context"""
     event = make_event()
     del event[missing]
     with pytest.raises(PayloadError, match=f"^{missing}: "):
@@ -71,6 +72,7 @@ def test_it_requires_the_three_v2_fields(missing):
 
 @pytest.mark.parametrize("missing", ["id", "revenue", "value", "currency", "items"])
 def test_it_requires_what_a_purchase_needs(missing):
+    """contract: Commanders Act / standard purchase event fields"""
     event = dict(PURCHASE)
     del event[missing]
     with pytest.raises(PayloadError, match=f"^{missing}: .*purchase"):
@@ -90,6 +92,7 @@ def test_it_turns_a_numeric_string_timestamp_into_an_integer():
     "value", [1639044446636.5, "1639044446636.0", "soon", "١٢٣", True, -5, None]
 )
 def test_it_refuses_a_timestamp_that_is_not_integer_milliseconds(value):
+    """contract: Commanders Act / event_timestamp in epoch milliseconds"""
     event = make_event()
     event["context"]["event_timestamp"] = value
     with pytest.raises(PayloadError, match=r"^context\.event_timestamp: "):
@@ -124,6 +127,7 @@ def test_it_measures_size_in_utf8_bytes_not_characters():
 
 
 def test_warnings_name_missing_recommended_fields():
+    """contract: Commanders Act / consistent_anonymous_id, event_id, event_timestamp recommended"""
     event = {"event_name": "purchase", "user": {}, "context": {"event_timestamp": 1639044446}}
     warnings = " ".join(event_warnings(event))
     for field in ("consistent_anonymous_id", "event_id", "seconds", "payment_method", "status"):
@@ -216,6 +220,7 @@ def test_normalize_event_converts_v1_and_validates_it():
 
 
 def test_it_refuses_a_conversion_that_would_lose_a_value():
+    """contract: Commanders Act / v1 to v2: page.location becomes page.url"""
     with pytest.raises(PayloadError, match=r"^properties\.context\.integration: conflicts"):
         convert_v1_to_v2({**V1, "properties": {"context": {"integration": "other"}}})
     with pytest.raises(PayloadError, match=r"^page\.location: conflicts"):
