@@ -114,7 +114,8 @@ def test_message_templates_are_browsed_like_event_types(client, exchanges, sandb
     first = client.message_templates()
     assert exchanges[0].url.endswith("/v1/retention/messaging/templates")
     assert exchanges[0].request_headers["cursor"] == "0"
-    assert len(first.entries) == 2 and first.total == 3
+    assert len(first.entries) == 2
+    assert first.total == 3
     second = client.message_templates(first.next_cursor)
     names = [t["template_name"] for t in first.entries + second.entries]
     assert names == ["welcome", "win-back", "cart-reminder"]
@@ -147,7 +148,9 @@ def test_a_created_answer_without_a_result_list_is_a_success_for_what_was_sent()
         assert result.unreported == (0, 1)
         assert running.app.stats()["events_created"] == 2
         profiles = client.create_profiles([NewProfile("brand-new-1"), NewProfile("brand-new-2")])
-        assert profiles.ok and profiles.succeeded == [] and profiles.unreported == (0, 1)
+        assert profiles.ok
+        assert profiles.succeeded == []
+        assert profiles.unreported == (0, 1)
         created = client.create_event(OctyEvent("signup", ada))
         assert created.event_id == ""  # nothing to show, but not a failure
     finally:
