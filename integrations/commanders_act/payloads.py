@@ -16,23 +16,29 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from integrations import errors
 from integrations.http import encode_json
 
 # providers/commanders-act.md: "400 only when the request exceeds 32 KB" and batch:
-# "At most 500 KB per request and 32 KB per event". KB read as KiB (the stricter
-# reading would be 32,000; the doc's "32KB" is the binary unit in its other pages).
-EVENT_LIMIT_BYTES = 32 * 1024
-BATCH_LIMIT_BYTES = 500 * 1024
+# "At most 500 KB per request and 32 KB per event". The doc never defines KB, so the
+# smaller reading (1 KB = 1,000 bytes) is the one no request can be refused under.
+EVENT_LIMIT_BYTES = 32_000
+BATCH_LIMIT_BYTES = 500_000
 
 # The fixed part of a batch body: b'{"batch":[' + b']}'.
 BATCH_OVERHEAD_BYTES = len(encode_json({"batch": []}))
 
-# providers/commanders-act.md: Version 1 — these moved from the root into `context`.
+# providers/commanders-act.md: Version 1 — the doc's examples of root metadata that
+# moved into `context`. The doc says *all* contextual metadata moved ("for example"
+# these five): the converter moves every root key but the ones below.
 V1_CONTEXT_KEYS = ("event_id", "event_timestamp", "device", "page", "app")
+# What a v1 root may hold that is not contextual metadata: the event's name, its
+# `properties` (event data), and a `user` some old integrations put at the root (v2
+# keeps user at the root, so moving it into context would lose it).
+V1_ROOT_KEYS = ("event_name", "properties", "user")
 
 STANDARD_EVENTS = frozenset(
     {
@@ -74,8 +80,8 @@ def check_event_size(event: dict[str, Any], *, where: str = "event") -> int:
     if size > EVENT_LIMIT_BYTES:
         raise PayloadError(
             where,
-            f"is {size} bytes as JSON; Commanders Act refuses events over "
-            f"{EVENT_LIMIT_BYTES} bytes (32 KB)",
+            f"is {size:,} bytes as JSON; Commanders Act refuses events over "
+            f"{EVENT_LIMIT_BYTES:,} bytes (32 KB)",
         )
     return size
 
@@ -248,13 +254,30 @@ def is_v1(payload: Any) -> bool:
     return "properties" in payload or any(key in payload for key in V1_CONTEXT_KEYS)
 
 
-def convert_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
-    """The v2 form of a v1 payload (providers/commanders-act.md: Version 1 migration).
+@dataclass(frozen=True)
+class V1Conversion:
+    """A v1 payload's v2 form and every move made to get there.
 
-    ``properties`` moves to the root, the metadata into ``context``,
-    ``page.location`` becomes ``page.url``; unknown root keys stay. Nothing is
-    dropped: when two sources give a key different values, :class:`PayloadError`
-    names both rather than silently keeping one.
+    ``moved`` holds ``(from, to)`` paths in payload order, e.g.
+    ``("properties.revenue", "revenue")``, ``("event_id", "context.event_id")``,
+    ``("page.location", "context.page.url")``: what a page shows the user so the
+    conversion is never silent.
+    """
+
+    event: dict[str, Any]
+    moved: tuple[tuple[str, str], ...]
+
+
+def convert_v1(payload: dict[str, Any]) -> V1Conversion:
+    """The v2 form of a v1 payload (providers/commanders-act.md: Version 1 migration),
+    with what moved.
+
+    Everything inside ``properties`` moves to the root. *All* root-level contextual
+    metadata moves into ``context`` (the doc: "All contextual meta-data were at the
+    root, they are now inside a new context object", the five it names being
+    examples): every root key except ``event_name``, ``properties`` and ``user``.
+    ``page.location`` becomes ``page.url``. Nothing is dropped: when two sources give
+    a key different values, :class:`PayloadError` names both.
     """
     if not isinstance(payload, dict):
         raise PayloadError("event", "must be a JSON object")
@@ -267,20 +290,25 @@ def convert_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
         raise PayloadError(
             "properties.properties", "a v2 event cannot carry a root field named properties"
         )
+    if "context" in payload:  # is_v1 says no context: a caller forced the conversion
+        raise PayloadError("context", "a v1 payload has no context object")
 
     event: dict[str, Any] = {}
     context: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    moved: list[tuple[str, str]] = []
     for key, value in payload.items():
         if key == "properties":
             continue
-        if key in V1_CONTEXT_KEYS:
-            if key == "page":
-                value = _page_v2(value)
-            context[key] = value
-        else:
+        if key in V1_ROOT_KEYS:
             event[key] = value
             sources[key] = key
+            continue
+        if key == "page" and isinstance(value, dict) and "location" in value:
+            value = _page_v2(value)
+            moved.append(("page.location", "context.page.url"))
+        context[key] = value
+        moved.append((key, f"context.{key}"))
     for key, value in properties.items():
         where = f"properties.{key}"
         if key == "context":
@@ -288,12 +316,17 @@ def convert_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
                 raise PayloadError(where, "must be an object")
             for inner, inner_value in value.items():
                 _put(context, inner, inner_value, f"{where}.{inner}", f"{inner} (v1 root)")
+                moved.append((f"{where}.{inner}", f"context.{inner}"))
             continue
         _put(event, key, value, where, sources.get(key, key))
-    if "context" in event:  # a root "context" beside v1 metadata: is_v1 said no context
-        raise PayloadError("context", "a v1 payload has no context object")
+        moved.append((where, key))
     event["context"] = context
-    return event
+    return V1Conversion(event, tuple(moved))
+
+
+def convert_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """The v2 event of :func:`convert_v1` (kept for callers that need only the event)."""
+    return convert_v1(payload).event
 
 
 def _page_v2(page: Any) -> Any:
@@ -320,93 +353,22 @@ def normalize_event(payload: Any) -> tuple[dict[str, Any], bool]:
     return validate_event(event), converted
 
 
-# --- batching -----------------------------------------------------------------------
-
-K = TypeVar("K", bound=Hashable)
-OversizeCallback = Callable[[Any, dict[str, Any], int], None]
-
-
-def pack_keyed_batches(
-    items: Iterable[tuple[K, dict[str, Any]]],
-    *,
-    on_oversize: OversizeCallback | None = None,
-    limit: int = BATCH_LIMIT_BYTES,
-    event_limit: int = EVENT_LIMIT_BYTES,
-) -> Iterator[list[tuple[K, dict[str, Any]]]]:
-    """Group ``(key, event)`` pairs, in order, into batches whose body fits ``limit``.
-
-    Greedy: a batch is sent as soon as the next event would not fit. Each event is
-    encoded once (O(n) overall). An event over ``event_limit`` is handed to
-    ``on_oversize(key, event, size)`` and left out, so a dispatcher can fail just
-    that one; without a callback it raises :class:`PayloadError` naming the key.
-    """
-    batch: list[tuple[K, dict[str, Any]]] = []
-    size = BATCH_OVERHEAD_BYTES
-    for key, event in items:
-        event_size = encoded_size(event)
-        if event_size > event_limit or event_size + BATCH_OVERHEAD_BYTES > limit:
-            if on_oversize is None:
-                raise PayloadError(
-                    _describe(key, event),
-                    f"is {event_size} bytes as JSON; the limit per event is {event_limit}",
-                )
-            on_oversize(key, event, event_size)
-            continue
-        added = event_size + (1 if batch else 0)  # the comma between events
-        if batch and size + added > limit:
-            yield batch
-            batch, size, added = [], BATCH_OVERHEAD_BYTES, event_size
-        batch.append((key, event))
-        size += added
-    if batch:
-        yield batch
+# The packers live in packing.py; these names stay importable from here for callers
+# written before the split.
+_PACKING = frozenset(
+    {
+        "pack_keyed_batches",
+        "pack_batches",
+        "pack_encoded_batches",
+        "pack_encoded_requests",
+        "OversizeCallback",
+    }
+)
 
 
-def pack_batches(
-    events: Iterable[dict[str, Any]],
-    *,
-    on_oversize: OversizeCallback | None = None,
-    limit: int = BATCH_LIMIT_BYTES,
-    event_limit: int = EVENT_LIMIT_BYTES,
-) -> Iterator[list[dict[str, Any]]]:
-    """Like :func:`pack_keyed_batches` for plain events; keys are their indexes."""
-    for batch in pack_keyed_batches(
-        enumerate(events), on_oversize=on_oversize, limit=limit, event_limit=event_limit
-    ):
-        yield [event for _, event in batch]
+def __getattr__(name: str) -> Any:
+    if name in _PACKING:
+        from integrations.commanders_act import packing
 
-
-def pack_encoded_batches(
-    items: Iterable[tuple[K, bytes]],
-    *,
-    limit: int = BATCH_LIMIT_BYTES,
-    event_limit: int = EVENT_LIMIT_BYTES,
-) -> Iterator[list[tuple[K, bytes]]]:
-    """Like :func:`pack_keyed_batches` for events already encoded (no re-encoding):
-    ``(key, body bytes)`` pairs grouped so each ``{"batch":[...]}`` fits ``limit``.
-    A body over ``event_limit`` raises :class:`PayloadError` (refuse it before queueing).
-    """
-    batch: list[tuple[K, bytes]] = []
-    size = BATCH_OVERHEAD_BYTES
-    for key, body in items:
-        event_size = len(body)
-        if event_size > event_limit or event_size + BATCH_OVERHEAD_BYTES > limit:
-            raise PayloadError(
-                f"event {key!r}", f"is {event_size} bytes; the limit per event is {event_limit}"
-            )
-        added = event_size + (1 if batch else 0)  # the comma between events
-        if batch and size + added > limit:
-            yield batch
-            batch, size, added = [], BATCH_OVERHEAD_BYTES, event_size
-        batch.append((key, body))
-        size += added
-    if batch:
-        yield batch
-
-
-def _describe(key: Any, event: Any) -> str:
-    label = f"events[{key}]" if isinstance(key, int) else f"event {key!r}"
-    context = event.get("context") if isinstance(event, dict) else None
-    if isinstance(context, dict) and context.get("event_id"):
-        label += f" (event_id {context['event_id']})"
-    return label
+        return getattr(packing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

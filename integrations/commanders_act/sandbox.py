@@ -1,15 +1,26 @@
-"""Emulator of the Commanders Act HTTP Tracking API (providers/commanders-act.md).
+"""Emulator of the Commanders Act HTTP Tracking API, written from the source document
+(source-docs/commanders-act-http-tracking-api.txt; providers/commanders-act.md).
 
-Like the real API it answers 200 to every request, a rejected or missing source key
-included, and a bare 400 (empty or short text, never a structured error) when a
-request is too large or its JSON is invalid (and, [guess], when tc_s is missing or
-the Content-Type is not JSON). Because the real API gives no feedback,
-the emulator keeps its own record so tests can check what arrived:
-``GET /_sandbox/events`` (totals and the last events; ``?event_id=`` for one
-delivery count), ``DELETE /_sandbox/events`` clears it, ``/_sandbox/stats`` has the
-totals too. Events sent with a rejected key are counted, not recorded as delivered:
-the real platform drops them silently. An injected ``malformed`` fault takes the
-request as usual and garbles the body of its 200 (the client reads no body anyway).
+What the document says, and so what this emulator does:
+- ``POST /events`` and ``POST /events/batch`` (``{"batch": [...]}``), each with the
+  required query parameters ``tc_s`` (site id) and ``token`` (source key).
+- "The endpoint returns a 200 HTTP response to all API requests": a request without
+  ``token`` (a v1 ``Authorization: Bearer`` header does not count), without ``tc_s``,
+  with a rejected token or not declared ``application/json`` is answered 200 and its
+  events are dropped, recorded as dropped (``GET /_sandbox/dropped``).
+- "As an exception, a 400 HTTP code is returned in case the request is too large or
+  the payload JSON is invalid": bare 400 above 32,000 bytes a request (``/events``),
+  500,000 a batch request or 32,000 an event in a batch (KB read as 1,000 bytes).
+- "Currently the batch endpoint is not publicly open ... closed beta": a batch for a
+  source not in the beta is refused. How is not documented, so the refusal varies
+  between 403 and 404 [guess]. The demo source is in the beta; others join with
+  ``POST /_sandbox/batch_beta {"add": [...], "remove": [...]}``.
+
+Because the real API gives no feedback, the emulator keeps its own record so tests
+can check what arrived: ``GET /_sandbox/events`` (totals and the last events;
+``?event_id=`` for one delivery count), ``DELETE /_sandbox/events`` clears it (and the
+dropped record), ``/_sandbox/stats`` has the totals too. An injected ``malformed``
+fault takes the request as usual and garbles the body of its 200.
 
 ``python -m integrations.commanders_act.sandbox [--port 8102]``
 """
@@ -20,33 +31,52 @@ import json
 import re
 from collections import Counter, OrderedDict, deque
 from http import HTTPStatus
+from itertools import cycle
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from integrations.commanders_act.payloads import BATCH_LIMIT_BYTES, EVENT_LIMIT_BYTES, is_v1
 from integrations.sandbox import SandboxApp, json_response, run_cli
 
-DEMO_SETTINGS: dict[str, str] = {"site_id": "1234"}
+DEMO_SETTINGS: dict[str, str] = {"site_id": "1234", "batch_beta": "yes"}
 DEMO_SECRETS: dict[str, str] = {"source_key": "NJtcKaoCYu7wQe2rTfLpX9sVbHmGZDxRgMBMUw=="}
 
+# The document's limits, in its own words: "a maximum of 32KB per API request", "a
+# maximum of 500KB per request, with a limit of 32KB per event in the batch". KB is
+# not defined; 1,000 bytes is the reading under which no sender is surprised.
+DOC_REQUEST_LIMIT_BYTES = 32_000
+DOC_BATCH_LIMIT_BYTES = 500_000
+DOC_BATCH_EVENT_LIMIT_BYTES = 32_000
+# [guess] the doc never says how a batch outside the closed beta is answered.
+NOT_IN_BETA_STATUSES = (403, 404)
+
 RECENT_LIMIT = 1000
+DROPPED_LIMIT = 1000
 # Per-event_id delivery counts are kept for this many ids (oldest forgotten first)
 # so a long-running demo stays bounded; 100,000-event benchmarks fit whole.
 MAX_TRACKED_IDS = 250_000
 
+# Why a request answered 200 delivered nothing.
+NO_TOKEN = "no token query parameter"
+NO_SITE = "no tc_s query parameter"
+NOT_JSON = "Content-Type is not application/json"
+REJECTED_TOKEN = "token not accepted"
+
 # "requests" (every non-control request) comes from SandboxApp; "answered_requests"
-# are those that got the API's 200, rejected keys included.
+# are those that got the API's 200, dropped ones included.
 _TOTALS = (
     "answered_requests",
     "events",
     "batches",
+    "dropped_requests",
     "rejected_token_requests",
+    "no_token_requests",
     "dropped_events",
-    "token_in_query_requests",
+    "bearer_only_requests",
     "refused_requests",
+    "batch_not_in_beta",
     "invalid_events",
     "v1_events",
     "duplicate_deliveries",
@@ -61,10 +91,11 @@ class CommandersActSandbox(SandboxApp):
         self,
         *,
         seed: int = 7,
-        event_limit_bytes: int = EVENT_LIMIT_BYTES,
-        batch_limit_bytes: int = BATCH_LIMIT_BYTES,
+        event_limit_bytes: int = DOC_REQUEST_LIMIT_BYTES,
+        batch_limit_bytes: int = DOC_BATCH_LIMIT_BYTES,
         recent_limit: int = RECENT_LIMIT,
         max_tracked_ids: int = MAX_TRACKED_IDS,
+        batch_beta_sources: tuple[str, ...] = (DEMO_SECRETS["source_key"],),
     ):
         super().__init__(seed=seed)
         # Limits are options so a test can make the emulator stricter than the client
@@ -73,6 +104,9 @@ class CommandersActSandbox(SandboxApp):
         self.batch_limit_bytes = batch_limit_bytes
         self.recent_limit = recent_limit
         self.max_tracked_ids = max_tracked_ids
+        self.seeded_beta = frozenset(batch_beta_sources)
+        self.batch_beta = set(self.seeded_beta)
+        self._not_in_beta_status = cycle(NOT_IN_BETA_STATUSES)
         self._clear_records()
 
     def rules(self) -> list[Rule]:
@@ -84,11 +118,8 @@ class CommandersActSandbox(SandboxApp):
 
     # --- the API ----------------------------------------------------------------------
     def collect_event(self, request: Request) -> Response:
-        refusal = self._check_request(request)
-        if refusal is not None:
-            return refusal
         body = request.get_data(cache=False)
-        # providers/commanders-act.md: 400 when the request exceeds 32 KB.
+        # "a 400 HTTP code is returned in case the request is too large".
         if len(body) > self.event_limit_bytes:
             return self._refuse()
         try:
@@ -99,11 +130,16 @@ class CommandersActSandbox(SandboxApp):
         return self._accepted()
 
     def collect_batch(self, request: Request) -> Response:
-        refusal = self._check_request(request)
-        if refusal is not None:
-            return refusal
+        # "Currently the batch endpoint is not publicly open": a source outside the
+        # beta is refused before anything is read.
+        token = request.args.get("token", "")
+        if token and self.credential_accepted(token) and token not in self.batch_beta:
+            with self.lock:
+                self.totals["batch_not_in_beta"] += 1
+                status = next(self._not_in_beta_status)
+            return self._refuse(_reason(status).encode(), status=status)
         body = request.get_data(cache=False)
-        # providers/commanders-act.md: Batch, 500 KB per request, 32 KB per event.
+        # "a maximum of 500KB per batch request and 32KB per call".
         if len(body) > self.batch_limit_bytes:
             return self._refuse()
         try:
@@ -117,21 +153,22 @@ class CommandersActSandbox(SandboxApp):
         self._record(request, events, batch=True)
         return self._accepted()
 
-    def _check_request(self, request: Request) -> Response | None:
-        # [guess] The doc calls tc_s required but never shows what happens without
-        # it; a 400 is the only refusal the API is known to give.
+    def _drop_reason(self, request: Request) -> str:
+        """Why a request the API answers 200 delivers nothing ("" when it delivers)."""
+        if not request.args.get("token"):
+            return NO_TOKEN
         if not request.args.get("tc_s"):
-            return self._refuse(b"Bad Request")
-        # providers/commanders-act.md: "Content-Type: application/json required";
-        # the answer to another type is a [guess].
+            return NO_SITE
         if request.mimetype != "application/json":
-            return self._refuse(b"Bad Request")
-        return None
+            return NOT_JSON
+        if not self.credential_accepted(request.args["token"]):
+            return REJECTED_TOKEN
+        return ""
 
-    def _refuse(self, text: bytes = b"") -> Response:
+    def _refuse(self, text: bytes = b"", status: int = 400) -> Response:
         with self.lock:
             self.totals["refused_requests"] += 1
-        return Response(text, status=400, content_type="text/plain")
+        return Response(text, status=status, content_type="text/plain")
 
     @staticmethod
     def _accepted() -> Response:
@@ -139,11 +176,8 @@ class CommandersActSandbox(SandboxApp):
         return Response(b"", status=200, content_type="text/plain")
 
     def credential_of(self, request: Request) -> str:
-        token = request.args.get("token")
-        if token:
-            return token
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        return value.strip() if scheme.lower() == "bearer" else ""
+        # v2 authenticates with the token query parameter only.
+        return request.args.get("token", "")
 
     def error_response(self, request: Request, status: int, message: str) -> Response:
         # The API's only errors are bare: a status and at most a short text.
@@ -164,18 +198,30 @@ class CommandersActSandbox(SandboxApp):
 
     # --- the record -------------------------------------------------------------------
     def _record(self, request: Request, events: list[Any], *, batch: bool) -> None:
-        credential = self.credential_of(request)
-        accepted = self.credential_accepted(credential)
+        reason = self._drop_reason(request)
         site_id = request.args.get("tc_s", "")
         with self.lock:
             totals = self.totals  # read under the lock: reset() replaces it
             totals["answered_requests"] += 1
             totals["batches"] += batch
-            totals["token_in_query_requests"] += bool(request.args.get("token"))
-            if not accepted:
+            if reason:
                 # The real API still says 200 and the events vanish.
-                totals["rejected_token_requests"] += 1
+                totals["dropped_requests"] += 1
                 totals["dropped_events"] += len(events)
+                totals["rejected_token_requests"] += reason == REJECTED_TOKEN
+                totals["no_token_requests"] += reason == NO_TOKEN
+                totals["bearer_only_requests"] += reason == NO_TOKEN and bool(
+                    request.headers.get("Authorization")
+                )
+                self.dropped.append(
+                    {
+                        "reason": reason,
+                        "path": request.path,
+                        "site_id": site_id,
+                        "events": len(events),
+                        "event_ids": [i for i in map(_event_id_of, events) if i],
+                    }
+                )
                 return
             totals["events"] += len(events)
             deliveries = self.deliveries
@@ -183,7 +229,7 @@ class CommandersActSandbox(SandboxApp):
                 self.recent.append((site_id, event))
                 context = event.get("context") if isinstance(event, dict) else None
                 if not isinstance(context, dict):
-                    totals["v1_events" if is_v1(event) else "invalid_events"] += 1
+                    totals["v1_events" if _is_v1(event) else "invalid_events"] += 1
                     continue
                 if not (
                     isinstance(event.get("user"), dict)
@@ -209,6 +255,7 @@ class CommandersActSandbox(SandboxApp):
             self.totals: Counter[str] = Counter(dict.fromkeys(_TOTALS, 0))
             self.deliveries: OrderedDict[str, int] = OrderedDict()
             self.recent: deque[tuple[str, Any]] = deque(maxlen=self.recent_limit)
+            self.dropped: deque[dict[str, Any]] = deque(maxlen=DROPPED_LIMIT)
 
     def delivery_count(self, event_id: str) -> int:
         """How many times an event with this ``context.event_id`` arrived (valid key)."""
@@ -231,17 +278,49 @@ class CommandersActSandbox(SandboxApp):
                 "tracked_event_ids": len(self.deliveries),
             }
 
+    def dropped_requests(self) -> list[dict[str, Any]]:
+        """Requests answered 200 whose events were dropped, oldest first, with why."""
+        with self.lock:
+            return list(self.dropped)
+
+    def set_batch_beta(self, source_key: str, member: bool = True) -> None:
+        """Put a source in the batch beta (or take it out)."""
+        with self.lock:
+            if member:
+                self.batch_beta.add(source_key)
+            else:
+                self.batch_beta.discard(source_key)
+
     def reset(self) -> None:
         super().reset()
         with self.lock:
             self.request_count = 0
+            self.batch_beta = set(self.seeded_beta)
+            self._not_in_beta_status = cycle(NOT_IN_BETA_STATUSES)
         self._clear_records()
 
     # --- control ----------------------------------------------------------------------
     def control(self, request: Request) -> Response:
         if request.path == "/_sandbox/events":
             return self.control_events(request)
+        if request.path == "/_sandbox/dropped":
+            return json_response({"dropped": self.dropped_requests()})
+        if request.path == "/_sandbox/batch_beta":
+            return self.control_batch_beta(request)
         return super().control(request)
+
+    def control_batch_beta(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                body = json.loads(request.get_data() or b"{}")
+                for key in body.get("add", []):
+                    self.set_batch_beta(str(key))
+                for key in body.get("remove", []):
+                    self.set_batch_beta(str(key), member=False)
+            except (ValueError, TypeError, AttributeError) as exc:
+                return json_response({"error": str(exc)}, status=400)
+        with self.lock:
+            return json_response({"sources": sorted(self.batch_beta)})
 
     def control_events(self, request: Request) -> Response:
         if request.method == "DELETE":
@@ -312,6 +391,21 @@ def _scan_batch(text: str, event_limit: int, *, ascii_only: bool) -> tuple[list,
     if _BATCH_END.fullmatch(text, position) is None:
         return None
     return events, oversize
+
+
+def _event_id_of(event: Any) -> str:
+    context = event.get("context") if isinstance(event, dict) else None
+    value = context.get("event_id") if isinstance(context, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _is_v1(event: Any) -> bool:
+    # The doc's v1 shape: no context; data in `properties`, metadata at the root.
+    return (
+        isinstance(event, dict)
+        and "context" not in event
+        and ("properties" in event or "event_id" in event or "page" in event)
+    )
 
 
 def _encoded_size(event: Any) -> int:

@@ -48,6 +48,22 @@ from integrations.octy.results import (
 
 T = TypeVar("T")
 PREFIX = "/v1/retention/"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Written:
+    """A batch write's answer: converted and raw successes, failures, and the inputs
+    taken without being listed (a success body without a result list)."""
+
+    done: list[Any]
+    failed: list[FailedItem]
+    raw: list[Any]
+    unreported: tuple[int, ...]
+
+    def result(self) -> BatchResult:
+        return BatchResult(self.done, self.failed, unreported=self.unreported)
+
+
 NOTHING_FOUND = "no customer profiles were found"
 
 
@@ -56,10 +72,11 @@ def basic_token(public_key: str, secret_key: str) -> str:
     return base64.b64encode(f"{public_key}:{secret_key}".encode()).decode("ascii")
 
 
-def _body(response: ProviderResponse) -> dict[str, Any]:
-    """The JSON object of a 2xx answer; anything else raises the mapped ProviderError."""
+def _body(response: ProviderResponse, *, write: bool = False) -> dict[str, Any]:
+    """The JSON object of a 2xx answer; anything else raises the mapped ProviderError
+    (``write``: a 500 to a write is ambiguous, see :func:`problem_from_response`)."""
     if response.status >= 400:
-        raise errors.error_for(problem_from_response(response))
+        raise errors.error_for(problem_from_response(response, write=write))
     data = response.json_or_none()
     if not isinstance(data, dict):
         raise errors.error_for(problem_from_response(response))
@@ -134,16 +151,23 @@ class OctyClient:
         input_keys: Sequence[Sequence[Any]],
         convert: Callable[[Any], Any] = lambda x: x,
         entry_keys: Callable[[dict[str, Any]], list[Any]] = plain_entry_keys,
-    ) -> tuple[list[Any], list[FailedItem], list[Any]]:
-        """POST a batch; (converted successes, failures, raw successes)."""
+    ) -> _Written:
+        """POST a batch and read back what Octy says happened to it."""
 
-        def parse(response: ProviderResponse) -> tuple[list[Any], list[FailedItem], list[Any]]:
+        def parse(response: ProviderResponse) -> _Written:
             if response.status == 400:
                 _raise_all_failed(response, input_keys, entry_keys)
-            data = _body(response)
+            data = _body(response, write=True)
             raw = _list(data, result_key)
             failed = failed_items(_list(data, failure_key), input_keys, entry_keys)
-            return [convert(x) for x in raw], failed, raw
+            # The doc is silent on whether a "Created"/"Success" answer always lists
+            # the objects: without the list, the 2xx is a success for every input it
+            # does not list as failed.
+            unreported: tuple[int, ...] = ()
+            if result_key not in data:
+                failed_at = {f.index for f in failed}
+                unreported = tuple(i for i in range(len(input_keys)) if i not in failed_at)
+            return _Written([convert(x) for x in raw], failed, raw, unreported)
 
         return self._post(operation, path, body, parse)
 
@@ -216,7 +240,7 @@ class OctyClient:
     def create_profiles(self, profiles: Sequence[NewProfile]) -> BatchResult:
         body = payloads.batch_body("profiles", profiles, payloads.profile_body)
         keys = [[p["customer_id"]] for p in body["profiles"]]
-        done, failed, _ = self._batch(
+        return self._batch(
             "octy.profiles.create",
             "profiles/create",
             body,
@@ -224,13 +248,12 @@ class OctyClient:
             failure_key="failed_to_create",
             input_keys=keys,
             convert=Profile.from_json,
-        )
-        return BatchResult(done, failed)
+        ).result()
 
     def update_profiles(self, updates: Sequence[ProfileUpdate]) -> BatchResult:
         body = payloads.batch_body("profiles", updates, payloads.profile_update_body)
         keys = [[p["profile_id"], p.get("customer_id")] for p in body["profiles"]]
-        done, failed, _ = self._batch(
+        return self._batch(
             "octy.profiles.update",
             "profiles/update",
             body,
@@ -238,8 +261,7 @@ class OctyClient:
             failure_key="failed_to_update",
             input_keys=keys,
             convert=Profile.from_json,
-        )
-        return BatchResult(done, failed)
+        ).result()
 
     def delete_profiles(self, profile_ids: Sequence[str]) -> BatchResult:
         """``succeeded`` lists the deleted profile ids."""
@@ -252,7 +274,7 @@ class OctyClient:
         body = payloads.event_body(event)
 
         def parse(response: ProviderResponse) -> CreatedEvent:
-            data = _body(response)
+            data = _body(response, write=True)
             event_data = data.get("event") if isinstance(data.get("event"), dict) else data
             return CreatedEvent.from_json(event_data)
 
@@ -267,7 +289,7 @@ class OctyClient:
         """
         body = payloads.batch_body("events", events, payloads.event_body)
         bodies = body["events"]
-        done, failed, raw = self._batch(
+        written = self._batch(
             "octy.events.create_batch",
             "events/create/batch",
             body,
@@ -277,17 +299,24 @@ class OctyClient:
             convert=CreatedEvent.from_json,
             entry_keys=event_entry_keys,
         )
-        return EventBatchResult(done, failed, event_outcomes(bodies, raw, failed))
+        outcomes = event_outcomes(
+            bodies, written.raw, written.failed, reported=not written.unreported
+        )
+        return EventBatchResult(
+            written.done, written.failed, unreported=written.unreported, outcomes=outcomes
+        )
 
     # --- definitions: event types, items, segments ------------------------------
-    def _page(self, operation: str, path: str, key: str, cursor: str) -> Page:
+    def _page(self, operation: str, path: str, key: str | Sequence[str], cursor: str) -> Page:
         sent = str(cursor)
+        keys = (key,) if isinstance(key, str) else tuple(key)
 
         def parse(response: ProviderResponse) -> Page:
             if is_cursor_exhausted(response):
                 return Page([], None, sent)
             data = _body(response)
-            entries = [e for e in _list(data, key) if isinstance(e, dict)]
+            found = next((k for k in keys if k in data), keys[0])
+            entries = [e for e in _list(data, found) if isinstance(e, dict)]
             meta = data.get("request_meta") if isinstance(data.get("request_meta"), dict) else {}
             total = meta.get("total")
             return Page(
@@ -304,15 +333,14 @@ class OctyClient:
 
     def create_event_types(self, definitions: Sequence[EventTypeDefinition]) -> BatchResult:
         body = payloads.batch_body("event_types", definitions, payloads.event_type_body)
-        done, failed, _ = self._batch(
+        return self._batch(
             "octy.event_types.create",
             "events/types/create",
             body,
             result_key="event_types",
             failure_key="failed_to_create",
             input_keys=[[d["event_type"]] for d in body["event_types"]],
-        )
-        return BatchResult(done, failed)
+        ).result()
 
     def delete_event_types(self, event_type_ids: Sequence[str]) -> BatchResult:
         """``succeeded`` lists the deleted event type ids."""
@@ -329,15 +357,14 @@ class OctyClient:
 
     def _items_write(self, operation: str, path: str, items: Sequence[ItemSpec], failure_key: str):
         body = payloads.batch_body("items", items, payloads.item_body)
-        done, failed, _ = self._batch(
+        return self._batch(
             operation,
             path,
             body,
             result_key="items",
             failure_key=failure_key,
             input_keys=[[i["item_id"]] for i in body["items"]],
-        )
-        return BatchResult(done, failed)
+        ).result()
 
     def create_items(self, items: Sequence[ItemSpec]) -> BatchResult:
         return self._items_write("octy.items.create", "items/create", items, "failed_to_create")
@@ -356,7 +383,7 @@ class OctyClient:
         """The delete endpoints share one shape: ``{body_key: [ids]}`` in, the deleted
         ``{noun}_id``s under ``deleted_{noun}s`` and ``failed_to_delete`` out."""
         body = payloads.id_batch_body(body_key, ids)
-        done, failed, _ = self._batch(
+        return self._batch(
             operation,
             path,
             body,
@@ -364,11 +391,23 @@ class OctyClient:
             failure_key="failed_to_delete",
             input_keys=[[i] for i in body[body_key]],
             convert=_id_of(f"{noun}_id"),
-        )
-        return BatchResult(done, failed)
+        ).result()
 
     def segments(self, cursor: str = "0") -> Page:
         return self._page("octy.segments.list", "segments", "segments", cursor)
+
+    def message_templates(self, cursor: str = "0") -> Page:
+        """One page of Message Template definitions, the fifth paginated resource.
+
+        providers/octy.md: ``GET messaging/templates``. The list's key is not
+        documented [guess]: ``message_templates`` or ``templates`` is read.
+        """
+        return self._page(
+            "octy.message_templates.list",
+            "messaging/templates",
+            ("message_templates", "templates"),
+            cursor,
+        )
 
 
 def _id_of(key: str) -> Callable[[Any], str]:

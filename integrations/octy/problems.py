@@ -16,6 +16,17 @@ from integrations.http import ProviderResponse
 PROVIDER = "octy"
 EXHAUSTED_MARKER = "pagination cursor exhausted"
 AUTH_REJECTED = "Invalid public_key or secret_key provided"
+# providers/octy.md: auth — the doc answers an unauthenticated request 401, the
+# backend a missing Authorization 400 [conflict]. Words that mark a 400 as that one.
+_AUTH_WORDS = ("authoriz", "authentic", "credential", "public_key", "secret_key", "api key")
+# providers/octy.md: errors — a 500 after a write is ambiguous: the write may have
+# been applied, and Octy has no request dedup, so a resend could apply it twice.
+HOLD_ADVICE = (
+    "Octy failed (HTTP 500) after receiving this write, so it may or may not have been "
+    "applied, and Octy does not deduplicate: check in Octy, then replay or discard it. "
+    "It is not resent automatically."
+)
+AMBIGUOUS_TITLE = "Outcome unknown: check in Octy"
 
 # Statuses whose request can never work as sent: retrying the same bytes is pointless.
 # 501 is here because Octy means "Transfer-Encoding present", not "try later".
@@ -88,7 +99,8 @@ def _detail_entry(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def kind_for(status: int, text: str) -> str:
-    if status == 400 and "authorization" in text.lower():
+    lowered = text.lower()
+    if status == 400 and any(word in lowered for word in _AUTH_WORDS):
         # providers/octy.md: auth — a missing Authorization header is a 400.
         return errors.AUTH
     if status in _PERMANENT_INVALID or status == 422:
@@ -98,8 +110,18 @@ def kind_for(status: int, text: str) -> str:
     return errors.kind_for_status(status)
 
 
-def problem_from_response(response: ProviderResponse) -> Problem:
-    """The Problem for a non-2xx Octy answer (or a 2xx whose body is unreadable)."""
+def is_held_for_person(problem: Problem) -> bool:
+    """Whether ``problem`` is an ambiguous write a person must settle (never resend)."""
+    return any(isinstance(d, dict) and d.get("hold_for_person") for d in problem.details)
+
+
+def problem_from_response(response: ProviderResponse, *, write: bool = False) -> Problem:
+    """The Problem for a non-2xx Octy answer (or a 2xx whose body is unreadable).
+
+    ``write``: the request was a POST that changes data; a 500 to it is ambiguous
+    (kind ``ambiguous``, not retryable, details carry ``hold_for_person``). A 503 or
+    429 means not processed and stays retryable either way.
+    """
     status = response.status
     body = response.json_or_none()
     raw = response.text()
@@ -138,6 +160,12 @@ def problem_from_response(response: ProviderResponse) -> Problem:
     }
     if status in _PERMANENT_INVALID:
         fields["retryable"] = False
+    if write and status == 500:
+        kind = errors.AMBIGUOUS
+        fields["title"] = AMBIGUOUS_TITLE
+        fields["retryable"] = False
+        fields["detail"] = f"{HOLD_ADVICE} ({detail})" if detail else HOLD_ADVICE
+        fields["details"] = [{"hold_for_person": True, "advice": HOLD_ADVICE}, *fields["details"]]
     if kind == errors.RATE_LIMITED:
         fields["retry_after"] = errors.parse_retry_after(response.headers.get("Retry-After"))
     return Problem.build(PROVIDER, kind, **fields)

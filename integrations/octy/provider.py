@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from integrations.http import ProviderSession
 from integrations.octy.client import OctyClient, basic_token
-from integrations.provider import Capability, Field, Provider
+from integrations.provider import Capability, Field, Provider, SettingsError
+from integrations.provider import clean_base_url as clean_any_base_url
 
 _KEY_BODY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -29,6 +32,31 @@ def clean_public_key(value: str) -> str:
 
 def clean_secret_key(value: str) -> str:
     return _clean_key("sk_", value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def clean_base_url(value: str) -> str:
+    """An https:// API root; plain http only on the loopback (a local sandbox).
+
+    providers/octy.md: "All requests must be made over an SSL protocol" [doc]: the
+    Basic header carries the secret key, which must never cross a network in clear.
+    """
+    value = clean_any_base_url(value)
+    parts = urlsplit(value)
+    if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+        raise ValueError(
+            "must start with https:// (Octy takes requests over SSL only); plain http is "
+            "allowed only for a sandbox on this machine (localhost, 127.0.0.1)"
+        )
+    return value
 
 
 class OctyProvider(Provider):
@@ -71,6 +99,22 @@ class OctyProvider(Provider):
         if public and secret:
             values += [basic_token(public, secret), f"{public}:{secret}"]
         return values
+
+    @classmethod
+    def clean_base_url(cls, value: str) -> str:
+        """The account's base URL, https:// only (loopback sandboxes excepted); raises
+        ``ValueError`` with the message for the form."""
+        return clean_base_url(value)
+
+    @classmethod
+    def build_client(cls, *, base_url: str, **options: Any) -> OctyClient:
+        """As :meth:`Provider.build_client`, refusing a non-https base URL
+        (:class:`SettingsError` on ``base_url``) before any key is sent to it."""
+        try:
+            base_url = clean_base_url((base_url or "").strip() or cls.default_base_url)
+        except ValueError as exc:
+            raise SettingsError({"base_url": str(exc)}) from None
+        return super().build_client(base_url=base_url, **options)
 
     @classmethod
     def make_client(

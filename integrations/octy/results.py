@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.octy.problems import identifier_of
+from integrations.errors import Problem
+from integrations.octy.problems import HOLD_ADVICE, identifier_of
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -135,27 +136,50 @@ class FailedItem:
 
 @dataclass(frozen=True)
 class BatchResult:
+    """``succeeded`` as Octy listed them; ``unreported`` the input positions Octy took
+    with a 2xx that listed no results (a success for each, with nothing to show)."""
+
     succeeded: list[Any]
     failed: list[FailedItem]
+    unreported: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
 
+CREATED = "created"
+FAILED = "failed"
+UNKNOWN = "unknown"
+AMBIGUOUS = "ambiguous"
+
+
 @dataclass(frozen=True)
 class EventOutcome:
     """What happened to the event at ``index`` of a batch.
 
-    ``status``: "created", "failed", or "unknown" when Octy's answer cannot be
-    matched to this event (count mismatch); a dispatcher should treat unknown as
-    "check before resending".
+    ``status``: "created" (``event_id`` None when Octy's success listed no events),
+    "failed", "unknown" when Octy's answer cannot be matched to this event (count
+    mismatch), or "ambiguous" after a 500 to the write. For unknown and ambiguous
+    ``hold_for_person`` is True: a dispatcher holds the event for a person ("check
+    in Octy, then replay or discard") and never resends it by itself.
     """
 
     index: int
     status: str
     event_id: str | None = None
     error_message: str = ""
+    hold_for_person: bool = False
+    advice: str = ""
+
+
+def held_outcomes(count: int, problem: Problem) -> list[EventOutcome]:
+    """Per-event outcomes for a batch whose write failed ambiguously (see
+    :func:`integrations.octy.problems.is_held_for_person`): every event is held."""
+    return [
+        EventOutcome(i, AMBIGUOUS, None, problem.detail, hold_for_person=True, advice=HOLD_ADVICE)
+        for i in range(count)
+    ]
 
 
 @dataclass(frozen=True)
@@ -166,6 +190,9 @@ class EventBatchResult(BatchResult):
 # --- mapping failures back to inputs --------------------------------------------
 
 Key = tuple[Any, ...]
+CHECK_ADVICE = (
+    "Octy's answer could not be matched to this event: check in Octy, then replay or discard it."
+)
 
 
 def event_key(entry: dict[str, Any]) -> Key:
@@ -252,13 +279,28 @@ def event_input_keys(bodies: Sequence[dict[str, Any]]) -> list[list[Any]]:
 
 
 def event_outcomes(
-    bodies: Sequence[dict[str, Any]], created: list[dict[str, Any]], failed: list[FailedItem]
+    bodies: Sequence[dict[str, Any]],
+    created: list[dict[str, Any]],
+    failed: list[FailedItem],
+    *,
+    reported: bool = True,
 ) -> list[EventOutcome]:
     """Per-input outcome: failures by their mapped index, created events by their fields
     (event_type, profile_id, properties), then by order among the remaining inputs
-    when all failures were placed; whatever is left is "unknown"."""
+    when all failures were placed; whatever is left is "unknown".
+
+    ``reported`` False: Octy's 2xx carried no ``created_events`` list, so every input
+    not listed as failed was created (with no event id to show).
+    """
     failed_at = {f.index: f for f in failed if f.index is not None}
     rest = [i for i in range(len(bodies)) if i not in failed_at]
+    if not reported:
+        return [
+            EventOutcome(i, FAILED, None, failed_at[i].error_message)
+            if i in failed_at
+            else EventOutcome(i, CREATED)
+            for i in range(len(bodies))
+        ]
     by_key: dict[Key, deque[dict[str, Any]]] = defaultdict(deque)
     for event in created:
         by_key[event_key(event)].append(event)
@@ -277,9 +319,9 @@ def event_outcomes(
     outcomes = []
     for i in range(len(bodies)):
         if i in failed_at:
-            outcomes.append(EventOutcome(i, "failed", None, failed_at[i].error_message))
+            outcomes.append(EventOutcome(i, FAILED, None, failed_at[i].error_message))
         elif i in matched:
-            outcomes.append(EventOutcome(i, "created", str(matched[i].get("event_id") or "")))
+            outcomes.append(EventOutcome(i, CREATED, str(matched[i].get("event_id") or "")))
         else:
-            outcomes.append(EventOutcome(i, "unknown"))
+            outcomes.append(EventOutcome(i, UNKNOWN, hold_for_person=True, advice=CHECK_ADVICE))
     return outcomes

@@ -4,7 +4,13 @@ Options for :func:`create_app`: ``profile_count`` (seeded profiles, default 5,00
 100,000 costs nothing extra), ``rate_limit_per_minute`` (120 per client IP as the
 backend; None disables it), ``page_size`` (100 as the backend), ``legacy_failure_shape``
 (partial failures as the source doc's ``{"identifier", "error_message"}``),
-``string_error_codes`` (``error.code`` as "400" like the source doc).
+``string_error_codes`` (``error.code`` as "400" like the source doc),
+``result_lists`` ("always", "never" or "alternate": whether a 201 lists the objects
+it wrote; the doc does not promise it), ``template_list_key`` (the undocumented key
+of the message template list). Where the doc and the backend disagree the emulator
+varies: a request without Authorization gets 400 and 401 in turn. ``POST
+/_sandbox/fail_after_write {"count": n}`` applies the next n writes and answers them
+500 (the ambiguous case). Look-ups take ``?ids=`` and the source doc's ``?id=``.
 
 Listing filters: ``rfm=a-b`` keeps profiles whose ``rfm_score`` is within [a, b],
 ``churn_prob`` is an exact label, ``segments=x,y`` keeps profiles in all of them
@@ -82,11 +88,18 @@ class OctySandbox(CatalogEndpoints):
             r("items/update", "update_items", "POST"),
             r("items/delete", "delete_items", "POST"),
             r("segments", "get_segments", "GET"),
+            r("messaging/templates", "get_message_templates", "GET"),
         ]
 
     # --- profiles ---------------------------------------------------------------
+    @staticmethod
+    def _asks_for_ids(request: Request) -> bool:
+        # providers/octy.md: the source doc writes `?id`, Octy's CLI sends `?ids=`.
+        return "ids" in request.args or "id" in request.args
+
     def _ids(self, request: Request) -> list[str]:
-        ids = [i.strip() for i in request.args.get("ids", "").split(",") if i.strip()]
+        raw = request.args.get("ids", request.args.get("id", ""))
+        ids = [i.strip() for i in raw.split(",") if i.strip()]
         if not 1 <= len(ids) <= MAX_IDS:
             raise self.refuse(400, f"Between 1 and {MAX_IDS} ids must be provided", "profiles")
         return list(dict.fromkeys(ids))
@@ -102,7 +115,7 @@ class OctySandbox(CatalogEndpoints):
 
     def get_profiles(self, request: Request) -> Response:
         self.hit("GET profiles")
-        if "ids" in request.args:
+        if self._asks_for_ids(request):
             ids = self._ids(request)
             with self.lock:
                 found = [p for p in (self.store.find(i) for i in ids) if p is not None]

@@ -15,12 +15,20 @@ import json
 import math
 import time
 from collections import Counter, deque
+from itertools import cycle
 from typing import Any
 
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from integrations.octy.sandbox_store import EVENT_TYPES, SEGMENTS, ProfileStore, short_id, timestamp
+from integrations.octy.sandbox_store import (
+    EVENT_TYPES,
+    MESSAGE_TEMPLATES,
+    SEGMENTS,
+    ProfileStore,
+    short_id,
+    timestamp,
+)
 from integrations.sandbox import SandboxApp, json_response
 
 HELP = "https://octy.ai/docs/"
@@ -49,8 +57,16 @@ class OctyBase(SandboxApp):
         legacy_failure_shape: bool = False,
         string_error_codes: bool = False,
         max_body_bytes: int = 2 * 1024 * 1024,
+        result_lists: str = "always",
+        template_list_key: str = "message_templates",
     ):
         super().__init__(seed=seed)
+        # Where the doc is silent the emulator can vary: "never" answers writes with a
+        # bare request_meta (no result list), "alternate" switches at every write.
+        if result_lists not in ("always", "never", "alternate"):
+            raise ValueError("result_lists must be always, never or alternate")
+        self.result_lists = result_lists
+        self.template_list_key = template_list_key
         self.profile_count = profile_count
         self.rate_limit = rate_limit_per_minute
         self.page_size = page_size
@@ -91,6 +107,21 @@ class OctyBase(SandboxApp):
                     zip(SEGMENTS, self.store.segment_ids, strict=True)
                 )
             ]
+            self.message_templates = [
+                {
+                    "template_id": short_id("template", self.seed, name),
+                    "template_name": name,
+                    "template_type": kind,
+                    "title": title,
+                    "content": content,
+                    "created_at": timestamp(7200 * (i + 1)),
+                }
+                for i, (name, kind, title, content) in enumerate(MESSAGE_TEMPLATES)
+            ]
+            self._writes_answered = 0
+            # The doc answers an unauthenticated request 401, the backend 400: vary.
+            self._missing_auth_status = cycle((400, 401))
+            self.fail_after_write = 0
             self.hits: Counter[str] = Counter()
             self.events_created = 0
             self.recent_events: deque[dict[str, Any]] = deque(maxlen=1000)
@@ -127,9 +158,30 @@ class OctyBase(SandboxApp):
                 self.hits["refused"] += 1
             return refused
         try:
-            return super().dispatch(request)
+            response = super().dispatch(request)
         except Refused as exc:
             return exc.response
+        if request.method == "POST" and response.status_code < 300:
+            with self.lock:
+                fail = self.fail_after_write > 0
+                self.fail_after_write -= fail
+            if fail:
+                # The write was applied; the answer says 500 (providers/octy.md: a
+                # 500 after a write is ambiguous).
+                return self.octy_error(500, "Internal server error")
+        return response
+
+    def control(self, request: Request) -> Response:
+        if request.path == "/_sandbox/fail_after_write":
+            if request.method == "POST":
+                try:
+                    count = int(json.loads(request.get_data() or b"{}").get("count", 1))
+                except (ValueError, TypeError, AttributeError) as exc:
+                    return json_response({"error": str(exc)}, status=400)
+                with self.lock:
+                    self.fail_after_write = max(0, count)
+            return json_response({"count": self.fail_after_write})
+        return super().control(request)
 
     # --- guards -----------------------------------------------------------------
     def _guard(self, request: Request) -> Response | None:
@@ -148,8 +200,12 @@ class OctyBase(SandboxApp):
             if request.headers.get("Content-Type") != "application/json":
                 return self.octy_error(415, "Content-Type must be application/json")
         if not request.headers.get("Authorization"):
+            with self.lock:
+                status = next(self._missing_auth_status)
             return self.octy_error(
-                400, "Missing Authorization header: HTTP basic auth is required", "authentication"
+                status,
+                "Missing Authorization header: HTTP basic auth is required",
+                "authentication",
             )
         pair = self._basic_pair(request)
         if (
@@ -222,8 +278,8 @@ class OctyBase(SandboxApp):
     def refuse(self, status: int, reason: str, area: str = "errors", errors=None) -> Refused:
         return Refused(self.octy_error(status, reason, area, errors))
 
-    @staticmethod
     def success(
+        self,
         data: dict[str, Any],
         *,
         status: int = 200,
@@ -232,12 +288,24 @@ class OctyBase(SandboxApp):
         total: int | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
+        if status == 201 and self._omit_result_lists():
+            # A "Created" answer with no per-object list: the doc never promises one.
+            data = {k: v for k, v in data.items() if k.startswith("failed_to_") and v}
         meta: dict[str, Any] = {"request_status": "Success", "message": message}
         if count is not None:
             meta["count"] = count
         if total is not None:
             meta["total"] = total
         return json_response({"request_meta": meta, **data}, status=status, headers=headers)
+
+    def _omit_result_lists(self) -> bool:
+        if self.result_lists == "always":
+            return False
+        if self.result_lists == "never":
+            return True
+        with self.lock:
+            self._writes_answered += 1
+            return self._writes_answered % 2 == 0
 
     def failure(self, key: str, entry: dict[str, Any], message: str) -> dict[str, Any]:
         """A partial-failure entry in the per-operation shape, or the doc's generic one."""

@@ -261,3 +261,8 @@ class CatalogEndpoints(OctyBase):
     def get_segments(self, request: Request) -> Response:
         self.hit("GET segments")
         return self.catalog_page(request, "segments", self.segments)
+
+    def get_message_templates(self, request: Request) -> Response:
+        # providers/octy.md: Message Template definitions, the fifth paginated resource.
+        self.hit("GET messaging/templates")
+        return self.catalog_page(request, self.template_list_key, self.message_templates)

@@ -67,6 +67,11 @@ SEGMENTS = (
     ("new-signups", "Lifecycle"),
     ("dormant", "Lifecycle"),
 )
+MESSAGE_TEMPLATES = (
+    ("welcome", "email", "Welcome aboard", "Hi {{first_name}}, glad to have you."),
+    ("win-back", "push", "We miss you", "Come back for 10% off your next order."),
+    ("cart-reminder", "email", "Still thinking?", "Your cart is waiting for you."),
+)
 EVENT_TYPES = (
     ("charged", ["payment_method", "item_id"]),
     ("page_view", ["url"]),

@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 from integrations.commanders_act.payloads import (
     BATCH_OVERHEAD_BYTES,
     V1_CONTEXT_KEYS,
+    convert_v1,
     convert_v1_to_v2,
     encoded_size,
     is_v1,
@@ -66,6 +67,7 @@ def v1_payloads(draw):
 
 @given(v1_payloads())
 def test_v1_conversion_loses_no_value(v1):
+    """contract: Commanders Act / v1 to v2: all root metadata moves into context"""
     v2 = convert_v1_to_v2(v1)
     assert "properties" not in v2
     assert v2["event_name"] == v1["event_name"]
@@ -81,9 +83,15 @@ def test_v1_conversion_loses_no_value(v1):
         assert {k: v for k, v in page.items() if k != "url"} == {
             k: v for k, v in v1["page"].items() if k != "location"
         }
+    # The doc: "All contextual meta-data were at the root, they are now inside a new
+    # context object" — every other root key is contextual metadata.
     for key, value in v1.items():
         if key not in RESERVED:
-            assert v2[key] == value
+            assert v2["context"][key] == value
+            assert key not in v2 or key in v1["properties"]
+    moved = dict(convert_v1(v1).moved)
+    assert {k for k in v1 if k not in ("event_name", "properties")} <= set(moved)
+    assert all(moved[f"properties.{k}"] == k for k in v1["properties"])
 
 
 @given(v1_payloads())

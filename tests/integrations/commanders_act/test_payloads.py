@@ -5,6 +5,7 @@ from integrations.commanders_act.payloads import (
     BATCH_OVERHEAD_BYTES,
     EVENT_LIMIT_BYTES,
     PayloadError,
+    convert_v1,
     convert_v1_to_v2,
     encoded_size,
     event_warnings,
@@ -12,6 +13,7 @@ from integrations.commanders_act.payloads import (
     is_v1,
     normalize_event,
     pack_batches,
+    pack_encoded_requests,
     pack_keyed_batches,
     validate_event,
 )
@@ -61,6 +63,7 @@ def test_it_names_the_offending_field(change, path):
 
 @pytest.mark.parametrize("missing", ["event_name", "user", "context"])
 def test_it_requires_the_three_v2_fields(missing):
+    """contract: Commanders Act / body requires event_name, user, context"""
     event = make_event()
     del event[missing]
     with pytest.raises(PayloadError, match=f"^{missing}: "):
@@ -69,6 +72,7 @@ def test_it_requires_the_three_v2_fields(missing):
 
 @pytest.mark.parametrize("missing", ["id", "revenue", "value", "currency", "items"])
 def test_it_requires_what_a_purchase_needs(missing):
+    """contract: Commanders Act / standard purchase event fields"""
     event = dict(PURCHASE)
     del event[missing]
     with pytest.raises(PayloadError, match=f"^{missing}: .*purchase"):
@@ -88,6 +92,7 @@ def test_it_turns_a_numeric_string_timestamp_into_an_integer():
     "value", [1639044446636.5, "1639044446636.0", "soon", "١٢٣", True, -5, None]
 )
 def test_it_refuses_a_timestamp_that_is_not_integer_milliseconds(value):
+    """contract: Commanders Act / event_timestamp in epoch milliseconds"""
     event = make_event()
     event["context"]["event_timestamp"] = value
     with pytest.raises(PayloadError, match=r"^context\.event_timestamp: "):
@@ -108,9 +113,10 @@ def test_it_refuses_a_v1_payload_instead_of_sending_it():
 
 
 def test_an_event_of_exactly_32_kb_passes_and_one_byte_more_does_not():
-    assert validate_event(sized_event(EVENT_LIMIT_BYTES))
-    with pytest.raises(PayloadError, match=f"{EVENT_LIMIT_BYTES + 1} bytes"):
-        validate_event(sized_event(EVENT_LIMIT_BYTES + 1))
+    """contract: Commanders Act / 32 KB per request (32,000 bytes)"""
+    assert validate_event(sized_event(32_000))
+    with pytest.raises(PayloadError, match="is 32,001 bytes.*over 32,000 bytes"):
+        validate_event(sized_event(32_001))
 
 
 def test_it_measures_size_in_utf8_bytes_not_characters():
@@ -121,6 +127,7 @@ def test_it_measures_size_in_utf8_bytes_not_characters():
 
 
 def test_warnings_name_missing_recommended_fields():
+    """contract: Commanders Act / consistent_anonymous_id, event_id, event_timestamp recommended"""
     event = {"event_name": "purchase", "user": {}, "context": {"event_timestamp": 1639044446}}
     warnings = " ".join(event_warnings(event))
     for field in ("consistent_anonymous_id", "event_id", "seconds", "payment_method", "status"):
@@ -157,21 +164,48 @@ V1 = {
 
 
 def test_it_converts_the_documented_v1_shape():
+    """contract: Commanders Act / v1 to v2: properties move to the root
+    contract: Commanders Act / v1 to v2: all root metadata moves into context
+    contract: Commanders Act / v1 to v2: page.location becomes page.url"""
     assert is_v1(V1)
-    assert convert_v1_to_v2(V1) == {
-        "event_name": "purchase",
-        "id": "ORD-1",
-        "revenue": 10,
-        "user": {"id": "42"},
-        "integration": "legacy",
-        "context": {
-            "event_id": "abc",
-            "event_timestamp": 1639044446636,
-            "page": {"title": "Checkout", "url": "https://shop.example/checkout"},
-            "device": {"ip": "192.0.2.1"},
-            "app": {"name": "shop"},
-        },
-    }
+    conversion = convert_v1(V1)
+    assert (
+        conversion.event
+        == convert_v1_to_v2(V1)
+        == {
+            "event_name": "purchase",
+            "id": "ORD-1",
+            "revenue": 10,
+            "user": {"id": "42"},
+            "context": {
+                "event_id": "abc",
+                "event_timestamp": 1639044446636,
+                "page": {"title": "Checkout", "url": "https://shop.example/checkout"},
+                "device": {"ip": "192.0.2.1"},
+                "app": {"name": "shop"},
+                # Not among the doc's five examples, but root metadata all the same.
+                "integration": "legacy",
+            },
+        }
+    )
+    assert conversion.moved == (
+        ("event_id", "context.event_id"),
+        ("event_timestamp", "context.event_timestamp"),
+        ("page.location", "context.page.url"),
+        ("page", "context.page"),
+        ("device", "context.device"),
+        ("app", "context.app"),
+        ("integration", "context.integration"),
+        ("properties.id", "id"),
+        ("properties.revenue", "revenue"),
+        ("properties.user", "user"),
+    )
+
+
+def test_a_user_left_at_the_v1_root_stays_at_the_root():
+    # Some old integrations put user beside properties; v2 keeps it at the root.
+    event = convert_v1_to_v2({"event_name": "x", "user": {"id": "1"}, "event_id": "e"})
+    assert event == {"event_name": "x", "user": {"id": "1"}, "context": {"event_id": "e"}}
 
 
 def test_a_v2_event_is_not_v1_and_normalizes_unchanged():
@@ -186,8 +220,9 @@ def test_normalize_event_converts_v1_and_validates_it():
 
 
 def test_it_refuses_a_conversion_that_would_lose_a_value():
-    with pytest.raises(PayloadError, match=r"^properties\.integration: conflicts"):
-        convert_v1_to_v2({**V1, "properties": {"integration": "other"}})
+    """contract: Commanders Act / v1 to v2: page.location becomes page.url"""
+    with pytest.raises(PayloadError, match=r"^properties\.context\.integration: conflicts"):
+        convert_v1_to_v2({**V1, "properties": {"context": {"integration": "other"}}})
     with pytest.raises(PayloadError, match=r"^page\.location: conflicts"):
         convert_v1_to_v2({**V1, "page": {"location": "a", "url": "b"}})
 
@@ -235,3 +270,23 @@ def test_packing_hands_oversize_events_to_the_callback_and_sends_the_rest():
 
 def test_packing_nothing_yields_no_batch():
     assert list(pack_batches([])) == []
+
+
+def test_without_the_batch_beta_every_event_is_its_own_request():
+    """contract: Commanders Act / batch endpoint is a closed beta"""
+    bodies = [(i, encode_json(make_event(f"e{i}"))) for i in range(5)]
+    assert list(pack_encoded_requests(bodies, batching=False)) == [[b] for b in bodies]
+    assert list(pack_encoded_requests(bodies, batching=True)) == [bodies]
+    with pytest.raises(PayloadError, match="32,001 bytes"):
+        list(pack_encoded_requests([("big", b"x" * 32_001)], batching=False))
+
+
+def test_the_packer_fills_a_batch_to_500000_bytes_and_no_more():
+    """contract: Commanders Act / 500 KB per batch request (500,000 bytes)
+    contract: Commanders Act / 32 KB per event in a batch (32,000 bytes)"""
+    assert (BATCH_LIMIT_BYTES, EVENT_LIMIT_BYTES) == (500_000, 32_000)
+    events = [sized_event(25_000, event_id=f"p{i}") for i in range(40)]
+    for batch in pack_batches(events):
+        assert len(encode_json({"batch": batch})) <= 500_000
+    with pytest.raises(PayloadError, match="32,001 bytes"):
+        list(pack_batches([sized_event(32_001)]))

@@ -10,7 +10,7 @@ from integrations import errors
 from integrations.octy import PROVIDER
 from integrations.octy.client import OctyClient
 from integrations.octy.payloads import EventTypeDefinition, ItemSpec, OctyEvent, PayloadError
-from integrations.octy.results import EventOutcome, FailedItem, event_outcomes
+from integrations.octy.results import FailedItem, event_outcomes
 
 
 @pytest.fixture
@@ -77,11 +77,15 @@ def test_it_maps_generic_identifier_failures_by_event_type(make_client, sandbox,
 
 
 def test_it_marks_events_it_cannot_account_for_as_unknown():
+    """contract: Octy / 500 after a write is ambiguous (hold for a person)"""
     bodies = [{"event_type": "a", "profile_id": "p"}, {"event_type": "b", "profile_id": "p"}]
     unmapped = FailedItem(identifier=None, error_message="boom", raw={}, index=None)
     created = [{"event_id": "e1", "event_type": "b", "profile_id": "p"}]
     outcomes = event_outcomes(bodies, created, [unmapped])
-    assert outcomes == [EventOutcome(0, "unknown"), EventOutcome(1, "created", "e1")]
+    assert [(o.status, o.event_id) for o in outcomes] == [("unknown", None), ("created", "e1")]
+    # An event that cannot be accounted for waits for a person; it is never resent.
+    assert (outcomes[0].hold_for_person, outcomes[1].hold_for_person) == (True, False)
+    assert "check in Octy" in outcomes[0].advice
 
 
 def test_it_pairs_created_events_by_order_when_octy_reshapes_them():
@@ -98,6 +102,7 @@ def test_it_refuses_a_charged_event_without_payment_method_before_sending(client
 
 
 def test_it_lists_creates_and_deletes_event_types(client):
+    """contract: Octy / event type definitions (paginated)"""
     page = client.event_types()
     names = {e["event_type"] for e in page.entries}
     assert {"charged", "page_view", "signup"} <= names
@@ -125,6 +130,7 @@ def test_it_writes_items_with_partial_failures(client):
 
 
 def test_it_pages_items_and_ends_at_the_exhausted_cursor(client):
+    """contract: Octy / item listing (paginated)"""
     first = client.items()
     assert len(first.entries) == 20
     assert first.total == 20
@@ -132,6 +138,7 @@ def test_it_pages_items_and_ends_at_the_exhausted_cursor(client):
 
 
 def test_it_lists_seeded_segments(client):
+    """contract: Octy / segment definitions (paginated)"""
     names = {s["segment_name"] for s in client.segments().entries}
     assert {"high-value", "at-risk"} <= names
 

@@ -32,12 +32,14 @@ def test_it_returns_no_profiles_when_octy_found_none(client, exchanges):
 
 
 def test_it_refuses_more_than_100_ids_before_sending(client, exchanges):
+    """contract: Octy / 1 to 100 ids per look-up"""
     with pytest.raises(PayloadError):
         client.get_profiles([f"cust-{i:05d}" for i in range(1, 102)])
     assert exchanges == []
 
 
 def test_it_reads_the_next_cursor_from_the_response_header(client, exchanges):
+    """contract: Octy / cursor request and response header"""
     page = client.profiles_page("0")
     assert len(page.profiles) == 100
     assert page.next_cursor == "100"
@@ -45,6 +47,7 @@ def test_it_reads_the_next_cursor_from_the_response_header(client, exchanges):
 
 
 def test_it_treats_the_end_of_cursor_400_as_the_end(client, exchanges):
+    """contract: Octy / exhausted cursor answered 400"""
     page = client.profiles_page("5000")
     assert page.profiles == []
     assert page.next_cursor is None
@@ -53,6 +56,7 @@ def test_it_treats_the_end_of_cursor_400_as_the_end(client, exchanges):
 
 
 def test_it_walks_every_profile_without_assuming_a_page_size(sandbox, make_client):
+    """contract: Octy / page size not fixed (500 in the doc, 100 in the backend)"""
     # The source doc says 500 per page and the backend pages by 100 [conflict].
     sandbox.app.page_size = 37
     try:
@@ -108,6 +112,7 @@ def test_it_handles_a_100_000_profile_account_cheaply():
 
 
 def test_it_creates_profiles_and_reports_per_object_failures(client):
+    """contract: Octy / partial failures in failed_to_* lists"""
     result = client.create_profiles(
         [NewProfile("new-1", {"name": "New"}, {"platform": "web"}), NewProfile("cust-00002")]
     )
@@ -120,6 +125,7 @@ def test_it_creates_profiles_and_reports_per_object_failures(client):
 
 
 def test_it_raises_with_every_failure_when_nothing_was_created(client):
+    """contract: Octy / nothing succeeded: 400 with error.errors"""
     with pytest.raises(errors.InvalidRequest) as caught:
         client.create_profiles([NewProfile("cust-00003"), NewProfile("cust-00004")])
     problem = caught.value.problem
@@ -163,6 +169,7 @@ def test_it_deletes_profiles_and_reports_the_deleted_state(client):
 
 
 def test_it_reads_the_generic_identifier_failure_shape(make_client, sandbox):
+    """contract: Octy / failure entry shapes (identifier or per-operation key)"""
     # The source doc's {"identifier", "error_message"} [conflict].
     sandbox.app.legacy_failure_shape = True
     try:

@@ -43,6 +43,7 @@ def provider_response(status, body, headers=None):
     ],
 )
 def test_it_maps_each_status_class(client, sandbox, status, kind, retryable):
+    """contract: Octy / documented error statuses"""
     sandbox.app.faults.add(Fault(kind="status", status=status, count=1))
     with pytest.raises(errors.ProviderError) as caught:
         client.get_profiles(["cust-00001"])
@@ -61,6 +62,7 @@ def test_it_maps_429_with_retry_after(client, sandbox):
 
 
 def test_it_rate_limits_at_120_requests_a_minute_per_client_ip():
+    """contract: Octy / 503 and 429 mean not processed (retry)"""
     running = serve(create_app())
     try:
         client = PROVIDER.build_client(base_url=running.url, settings={}, secrets=DEMO_SECRETS)
@@ -94,6 +96,7 @@ def test_it_maps_a_missing_authorization_400_to_auth(url):
     ],
 )
 def test_it_maps_wrong_keys_to_auth(make_client, secrets):
+    """contract: Octy / wrong keys answered 401"""
     with pytest.raises(errors.AuthError) as caught:
         make_client(secrets).event_types()
     assert caught.value.problem.status == 401
@@ -101,6 +104,7 @@ def test_it_maps_wrong_keys_to_auth(make_client, secrets):
 
 
 def test_it_refuses_a_content_type_that_is_not_exactly_application_json(url, auth):
+    """contract: Octy / Content-Type exactly application/json (415)"""
     response = requests.post(
         url + "profiles/create",
         data=b'{"profiles": []}',
@@ -113,6 +117,7 @@ def test_it_refuses_a_content_type_that_is_not_exactly_application_json(url, aut
 
 
 def test_it_requires_content_length_on_posts(sandbox, auth):
+    """contract: Octy / 411 Content-Length required"""
     parts = urlsplit(sandbox.url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     try:
@@ -128,6 +133,7 @@ def test_it_requires_content_length_on_posts(sandbox, auth):
 
 
 def test_it_answers_501_when_transfer_encoding_is_present(url, auth):
+    """contract: Octy / 501 not implemented"""
     response = requests.post(
         url + "events/create",
         data=iter([b'{"event_type": "signup"}']),
@@ -141,6 +147,7 @@ def test_it_answers_501_when_transfer_encoding_is_present(url, auth):
 
 
 def test_it_answers_413_for_an_oversized_body(url, auth):
+    """contract: Octy / 413 entity too large"""
     response = requests.post(
         url + "events/create/batch",
         data=b" " * (2 * 1024 * 1024 + 1),
@@ -161,6 +168,7 @@ def test_it_answers_405_and_404_in_octys_error_shape(url, auth):
 
 
 def test_it_puts_422_field_errors_in_details(url, auth):
+    """contract: Octy / 422 field-level errors"""
     response = requests.post(
         url + "profiles/create",
         json={"profiles": [{"customer_id": "a", "has_charged": "yes"}, {}]},
@@ -185,6 +193,7 @@ def test_it_reads_fastapi_style_422_detail_lists():
 
 @pytest.mark.parametrize("code", [400, "400"])
 def test_it_accepts_the_error_code_as_int_or_string(code):
+    """contract: Octy / error body (code int or string)"""
     body = {
         "request_meta": {"request_status": "Failure", "message": "Bad Request"},
         "error": {

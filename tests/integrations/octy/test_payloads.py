@@ -117,6 +117,7 @@ def test_it_requires_string_payment_method_and_item_id_on_charged(missing):
 
 @given(st.integers(min_value=501, max_value=600))
 def test_it_rejects_batches_over_500(size):
+    """contract: Octy / at most 500 objects per batch write"""
     events = [OctyEvent("signup", "profile_1")] * size
     with pytest.raises(PayloadError, match="1 to 500"):
         payloads.batch_body("events", events, payloads.event_body)

@@ -49,6 +49,7 @@ def test_it_checks_the_key_prefixes(secrets, field):
 
 
 def test_it_builds_a_client_for_the_default_base_url():
+    """contract: Octy / base URL https://api.octy.ai"""
     client = PROVIDER.build_client(base_url="", settings={}, secrets=DEMO_SECRETS)
     assert isinstance(client, OctyClient)
     assert client.session.url_for("/v1/retention/profiles") == (
