@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from hypothesis import given, settings
@@ -81,9 +80,22 @@ def test_preparing_the_converted_event_again_changes_nothing(v1):
 
 @settings(max_examples=60, deadline=None)
 @given(v1_events(), keys, scalars, scalars)
-def test_a_conflict_between_root_and_properties_is_refused_not_guessed(v1, key, a, b):
-    if a == b:
-        return
+def test_a_key_at_the_root_and_in_properties_keeps_both_apart(v1, key, a, b):
+    """The doc moves *all* root-level contextual metadata into ``context`` and the
+    properties to the root, so the same name in both places is no conflict: the root
+    value lands in ``context``, the property at the event's root."""
     v1 = {**v1, key: a, "properties": {**v1["properties"], key: b}}
-    with pytest.raises(EventRefused, match=re.escape(key)):
+    sent = json.loads(prepare("commanders_act", v1).body)
+    assert sent["context"][key] == a
+    assert sent[key] == b
+
+
+@settings(max_examples=30, deadline=None)
+@given(v1_events(), st.text(min_size=1, max_size=20))
+def test_a_user_at_the_root_and_in_properties_is_refused_not_guessed(v1, other_id):
+    """``user`` stays at the root in v2, so two different users cannot both be kept."""
+    if other_id == v1["user"]["id"]:
+        return
+    v1 = {**v1, "properties": {**v1["properties"], "user": {"id": other_id}}}
+    with pytest.raises(EventRefused, match="user"):
         prepare("commanders_act", v1)
