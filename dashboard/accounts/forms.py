@@ -25,7 +25,7 @@ class AccountForm(forms.Form):
         help_text="The provider's API root; the documented paths are appended to it.",
     )
 
-    def __init__(self, *args, provider_class, with_secrets: bool, **kwargs):
+    def __init__(self, *args, provider_class, with_secrets: bool, sandbox_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.provider_class = provider_class
         self.fields["base_url"].widget.attrs["placeholder"] = provider_class.default_base_url or (
@@ -33,6 +33,12 @@ class AccountForm(forms.Form):
         )
         if provider_class.base_url_help:
             self.fields["base_url"].help_text = provider_class.base_url_help
+        if sandbox_url:
+            self.fields[
+                "base_url"
+            ].help_text += (
+                f" This console's own {provider_class.label} sandbox answers at {sandbox_url}."
+            )
         if not provider_class.default_base_url:
             self.fields["base_url"].required = True
         for field in provider_class.settings:

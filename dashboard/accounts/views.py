@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts import selectors, services
@@ -32,6 +34,14 @@ def account_connect_choose(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/choose_provider.html", {"providers": all_providers()})
 
 
+def _mounted_sandbox_url(request: HttpRequest, provider_class) -> str:
+    """Where this console serves the provider's sandbox, as the browser reaches it
+    ("" when sandboxes are off): the address to type for a demo account."""
+    if not settings.SANDBOX_ENABLED or not provider_class.sandbox_module:
+        return ""
+    return request.build_absolute_uri(reverse("sandbox_root", args=[provider_class.key]))
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required(perm("manage_accounts"), raise_exception=True)
 def account_connect(request: HttpRequest, provider: str) -> HttpResponse:
@@ -43,6 +53,7 @@ def account_connect(request: HttpRequest, provider: str) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         provider_class=provider_class,
         with_secrets=True,
+        sandbox_url=_mounted_sandbox_url(request, provider_class),
         initial={"base_url": provider_class.default_base_url},
     )
     if request.method == "POST" and form.is_valid():
@@ -96,6 +107,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         provider_class=provider_class,
         with_secrets=False,
+        sandbox_url=_mounted_sandbox_url(request, provider_class),
         initial=initial,
     )
     if request.method == "POST" and form.is_valid():

@@ -36,7 +36,7 @@ class CroctProvider(Provider):
     default_base_url = "https://api.croct.io"
     base_url_help = (
         "The API root, https://api.croct.io; the client appends /external/web/…, "
-        "/client/web/track and /export/…. The local sandbox runs on http://127.0.0.1:8101."
+        "/client/web/track and /export/…."
     )
     docs_url = "https://docs.croct.com/reference/api"
     settings: ClassVar[tuple[Field, ...]] = (

@@ -143,7 +143,7 @@ INVALID = [
     ("altcraft", {"setting_db_id": "abc"}, "setting_db_id", "must be a whole number"),
     ("altcraft", {"setting_db_id": "0"}, "setting_db_id", "must be 1 or more"),
     ("altcraft", {"setting_format": "csv"}, "setting_format", "Select a valid choice"),
-    ("altcraft", {"secret_token": "short"}, "secret_token", "must be the API token"),
+    ("altcraft", {"secret_token": "two words"}, "secret_token", "must be the API token"),
     ("commanders_act", {"setting_site_id": "12ab"}, "setting_site_id", "digits only"),
     ("commanders_act", {"secret_source_key": ""}, "secret_source_key", "This field is required"),
 ]
@@ -339,3 +339,16 @@ def test_the_toggle_only_answers_post(admin_client, demo_account):
     assert response.status_code == 405
     account.refresh_from_db()
     assert account.is_enabled is True
+
+
+def test_the_base_url_help_names_the_sandbox_this_console_mounts(admin_client, settings):
+    """#16 defect 4: the help named 127.0.0.1:8101, where nothing listens under make run."""
+    page = html.unescape(
+        admin_client.get(reverse("accounts:connect_provider", args=["croct"])).content.decode()
+    )
+    assert "This console's own Croct sandbox answers at http://testserver/sandbox/croct/" in page
+    assert "8101" not in page
+
+    settings.SANDBOX_ENABLED = False
+    page = admin_client.get(reverse("accounts:connect_provider", args=["croct"])).content.decode()
+    assert "own Croct sandbox" not in page
