@@ -29,7 +29,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 from urllib3 import exceptions as urllib3_errors
 
-from integrations import errors
+from integrations import depth, errors
 from integrations.errors import Problem, ProviderError
 from integrations.netguard import GuardedAdapter
 from integrations.transport_words import transport_sentence
@@ -72,10 +72,11 @@ class ProviderResponse:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The body as JSON; raises ``ValueError`` when it is not JSON."""
+        """The body as JSON; raises ``ValueError`` when it is not JSON or is nested
+        past :data:`integrations.depth.MAX_DEPTH` (``depth.TooDeep``)."""
         if not self.body.strip():
             raise ValueError("empty body")
-        return json.loads(self.body.decode("utf-8"))
+        return depth.loads(self.body.decode("utf-8"))
 
     def json_or_none(self) -> Any:
         try:
@@ -226,8 +227,9 @@ class Redactor:
         text = text[: RECORDED_BODY_LIMIT * 2]
         stripped = text.lstrip()
         if stripped[:1] in "{[":
+            # Too deep to decode safely: the plain-text redaction below still applies.
             with contextlib.suppress(ValueError):
-                text = json.dumps(_redact_fields(json.loads(text)), ensure_ascii=False)
+                text = json.dumps(_redact_fields(depth.loads(text)), ensure_ascii=False)
         elif stripped.startswith("<"):
             text = _XML_SECRET.sub(lambda m: f"<{m.group(1)}>{REDACTED}</{m.group(1)}>", text)
         elif "x-www-form-urlencoded" in content_type:

@@ -35,6 +35,8 @@ import re
 import xml.etree.ElementTree as ET  # noqa: S405 - only parses after the DOCTYPE guards below
 from typing import Any
 
+from integrations.depth import MAX_DEPTH
+
 ROOT = "xml"
 ITEM = "item"
 
@@ -172,8 +174,21 @@ def decode(body: bytes | str) -> dict[str, Any]:
         raise XmlCodecError(f"not well-formed XML: {exc}") from None
     if root.tag != ROOT:
         raise XmlCodecError(f"root element is <{root.tag}>, expected <{ROOT}>")
+    # expat parses any depth; the recursive decoding below would not (RecursionError).
+    if _element_depth(root) > MAX_DEPTH:
+        raise XmlCodecError(f"elements nested more than {MAX_DEPTH} levels deep")
     value = _decode_element(root, restore=False)
     return value if isinstance(value, dict) else {}
+
+
+def _element_depth(root: ET.Element) -> int:
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        element, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in element)
+    return deepest
 
 
 def _decode_element(element: ET.Element, *, restore: bool) -> Any:

@@ -85,7 +85,27 @@ def _nul(conn: socket.socket) -> None:
     )
 
 
+def _answer(conn: socket.socket, body: bytes, content_type: str) -> None:
+    conn.sendall(
+        f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n".encode()
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+def _deep_json(conn: socket.socket) -> None:
+    """5,000 nested arrays: json.loads and any recursive walk raise RecursionError."""
+    _answer(conn, b"[" * 5000 + b"]" * 5000, "application/json")
+
+
+def _deep_xml(conn: socket.socket) -> None:
+    """20,000 nested elements inside Altcraft's <xml> root."""
+    _answer(conn, b"<xml>" + b"<a>" * 20000 + b"</a>" * 20000 + b"</xml>", "application/xml")
+
+
 BEHAVIOURS = {
+    "deep-json": _deep_json,
+    "deep-xml": _deep_xml,
     "nul": _nul,
     "huge": _huge,
     "not-utf8": _not_utf8,
@@ -209,3 +229,36 @@ def test_each_hostile_answer_is_recorded_with_its_problem(db, hostile, settings,
     assert call.problem_kind == kind
     assert "\x00" not in call.response_body
     assert len(call.response_body) <= 64 * 1024
+
+
+def test_deeply_nested_json_is_a_malformed_response_not_a_recursion_error(hostile):
+    session = _session(f"{hostile}/deep-json")
+    with pytest.raises(errors.MalformedResponse) as caught:
+        session.call("hostile.deep", "GET", "/", parse=_json)
+    assert "nested more than 64 levels" in caught.value.problem.detail
+
+
+@pytest.mark.parametrize(
+    ("provider", "behaviour"), [("croct", "deep-json"), ("altcraft", "deep-xml")]
+)
+def test_a_check_against_a_deeply_nested_answer_finishes_failed(db, hostile, provider, behaviour):
+    """Found by the probe: such answers left checks ``running`` (and one logged ok)."""
+    from dashboard.accounts.models import CheckStatus
+    from dashboard.accounts.services import account_check_request, account_check_run
+    from integrations.registry import get_provider
+
+    demo = __import__(get_provider(provider).sandbox_module, fromlist=["DEMO_SETTINGS"])
+    settings_ = dict(demo.DEMO_SETTINGS)
+    if provider == "altcraft":
+        settings_["format"] = "xml"
+    account = account_connect(
+        provider=provider,
+        name=f"Deep {provider}",
+        base_url=f"{hostile}/{behaviour}",
+        settings=settings_,
+        secrets=dict(demo.DEMO_SECRETS),
+    )
+    check = account_check_run(check_id=account_check_request(account=account).pk)
+
+    assert check.status == CheckStatus.FAILED
+    assert check.problem["kind"] == errors.MALFORMED_RESPONSE
