@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from integrations.http import ProviderSession
 from integrations.octy.client import OctyClient, basic_token
+from integrations.octy.events import OctyEvents
 from integrations.provider import Capability, Field, Provider
 
 _KEY_BODY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -52,6 +53,7 @@ class OctyProvider(Provider):
             clean=clean_secret_key,
         ),
     )
+    events = OctyEvents()
     capabilities = frozenset(
         {
             Capability.TRACK,

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.events import selectors
+from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import EventStatus, OutboundEvent
-from dashboard.events.services import event_queue, events_dispatch
+from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
 from tests.events.conftest import ca_event
 
