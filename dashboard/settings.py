@@ -325,7 +325,7 @@ CELERY_BEAT_SCHEDULE["previews-requeue-stale"] = {"task": "previews.requeue_stal
 
 # --- Events (#6) ------------------------------------------------------------------
 # Outbox delivery: a dispatcher claims this many due events at a time and holds them
-# for the lease; the sweeper re-queues events whose lease ran out (a lost worker).
+# for the lease; core.sweep re-queues events whose lease ran out (a lost worker).
 EVENTS_CLAIM_SIZE = env.int("EVENTS_CLAIM_SIZE", default=5000)
 EVENTS_LEASE_SECONDS = env.int("EVENTS_LEASE_SECONDS", default=120)
 EVENTS_DISPATCH_BUDGET = env.float("EVENTS_DISPATCH_BUDGET", default=50.0)
@@ -334,7 +334,6 @@ EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=2.0)
 EVENTS_RETRY_MAX_SECONDS = env.float("EVENTS_RETRY_MAX_SECONDS", default=300.0)
 EVENTS_RETRY_AFTER_CAP_SECONDS = env.float("EVENTS_RETRY_AFTER_CAP_SECONDS", default=300.0)
 EVENTS_REPLAY_CHUNK = env.int("EVENTS_REPLAY_CHUNK", default=50)
-CELERY_BEAT_SCHEDULE["sweep-event-leases"] = {"task": "events.sweep", "schedule": 30.0}
 
 # --- Profiles (#7) ----------------------------------------------------------------
 # A provider value older than this is flagged stale in the unified look-up view.

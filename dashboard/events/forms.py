@@ -3,16 +3,23 @@ from __future__ import annotations
 from django import forms
 
 from dashboard.accounts.models import ConnectedAccount
-from integrations.provider import Capability
-from integrations.registry import providers_with
+from dashboard.events.preparing import event_providers
 
 
 def track_accounts():
-    keys = [p.key for p in providers_with(Capability.TRACK)]
+    keys = [p.key for p in event_providers()]
     return ConnectedAccount.objects.filter(provider__in=keys, is_enabled=True).order_by("name")
 
 
+def _payload_help() -> str:
+    bodies = "; ".join(f"{p.label}, {p.events.payload_help}" for p in event_providers())
+    return f"The provider's own event body: {bodies}. Missing ids and timestamps are filled in."
+
+
 class ComposeForm(forms.Form):
+    """The composer; each provider's extra fields (its adapter's ``options``) are added
+    as optional fields and shown only for that provider's accounts."""
+
     account = forms.ModelChoiceField(queryset=ConnectedAccount.objects.none(), empty_label=None)
     event_type = forms.CharField(
         max_length=100,
@@ -20,23 +27,30 @@ class ComposeForm(forms.Form):
         help_text="Leave empty to take it from the payload (event_name, type or event_type).",
     )
     payload = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 16, "class": "mono", "spellcheck": "false"}),
-        help_text=(
-            "The provider's own event body: Croct, the track payload; Commanders Act, a v2 "
-            "event (a v1 event is converted); Octy, the event object. Missing ids and "
-            "timestamps are filled in."
-        ),
-    )
-    client_id = forms.CharField(
-        required=False,
-        label="Croct client id",
-        help_text="Croct only: the visitor's client id (a UUID); a new one when empty.",
+        widget=forms.Textarea(attrs={"rows": 16, "class": "mono", "spellcheck": "false"})
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = track_accounts()
+        self.fields["payload"].help_text = _payload_help()
+        self.option_names: list[str] = []
+        for provider in event_providers():
+            for option in provider.events.options:
+                if option.name in self.fields:
+                    continue
+                self.option_names.append(option.name)
+                self.fields[option.name] = forms.CharField(
+                    required=False, label=option.label, help_text=option.help_text
+                )
+
+    def option_fields(self, account) -> list:
+        """The bound extra fields of ``account``'s provider, for the page."""
+        provider = next(
+            (p for p in event_providers() if account and p.key == account.provider), None
+        )
+        return [self[option.name] for option in provider.events.options] if provider else []
 
     def options(self) -> dict:
-        client_id = self.cleaned_data.get("client_id", "").strip()
-        return {"client_id": client_id} if client_id else {}
+        values = {name: self.cleaned_data.get(name, "").strip() for name in self.option_names}
+        return {name: value for name, value in values.items() if value}

@@ -24,10 +24,10 @@ FAILURE_STATUSES = (EventStatus.FAILED, EventStatus.DEAD)
 class OutboundEvent(models.Model):
     """One event as it will be sent, and what became of it.
 
-    ``body`` is the exact JSON the provider receives (for Commanders Act the event
-    object that also goes, byte for byte, inside a batch); it is written once at
-    creation, so a retry re-sends the same bytes. ``idempotency_key`` is fixed at
-    creation too (Commanders Act: ``context.event_id``).
+    ``body`` is the exact JSON the provider receives (for a provider that batches,
+    the event object that also goes, byte for byte, inside a batch); it is written
+    once at creation, so a retry re-sends the same bytes. ``idempotency_key`` is fixed
+    at creation too (the provider's own event id where it has one).
     """
 
     account = models.ForeignKey(
@@ -36,7 +36,7 @@ class OutboundEvent(models.Model):
     provider = models.CharField(max_length=40)
     event_type = models.CharField(max_length=100)
     body = models.TextField()
-    # Provider-specific fields sent outside the body (Croct: the client id header).
+    # Provider-specific fields sent outside the body (a header value, say).
     envelope = models.JSONField(default=dict, blank=True)
     size_bytes = models.PositiveIntegerField()
     idempotency_key = models.CharField(max_length=100)

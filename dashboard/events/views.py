@@ -18,11 +18,17 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard.accounts.selectors import account_list
 from dashboard.core.params import parse_id, text_param
 from dashboard.core.roles import perm
-from dashboard.events import selectors, services
+from dashboard.events import outbox, selectors
+from dashboard.events import replay as replays
 from dashboard.events.forms import ComposeForm, track_accounts
 from dashboard.events.models import EventStatus, OutboundEvent, Replay
-from dashboard.events.preparing import TEMPLATES, event_types_for
-from dashboard.events.services import EventRefused
+from dashboard.events.preparing import (
+    EventRefused,
+    adapter_for,
+    event_providers,
+    event_types_for,
+    templates_for,
+)
 from integrations.registry import provider_choices
 
 
@@ -73,6 +79,9 @@ def _list_context(request: HttpRequest, filters, values, *, section: str) -> dic
         "event_types": selectors.event_types(),
         "can_send": request.user.has_perm(perm("send_events")),
         "can_replay": _may_replay(request.user, filters),
+        "provider_notes": [
+            p.events.inspector_note for p in event_providers() if p.events.inspector_note
+        ],
     }
 
 
@@ -154,6 +163,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         template += "#state"
     payload = event.payload
+    adapter = adapter_for(event.provider)
     return render(
         request,
         template,
@@ -161,6 +171,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "event": event,
             "pretty": json.dumps(payload, indent=2, ensure_ascii=False),
             "history": selectors.event_history(event),
+            "converted_format": adapter.converted_format if adapter else "",
             "same_user": selectors.events_for_user([event.user_id], exclude=event.pk, limit=20),
             "can_replay": event.is_failure
             and (
@@ -173,7 +184,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- composer ------------------------------------------------------------------------
 def _initial_payload(account, template_name: str) -> str:
-    template = TEMPLATES.get(account.provider, {}).get(template_name) if account else None
+    template = templates_for(account.provider).get(template_name) if account else None
     return json.dumps(template, indent=2) if template else ""
 
 
@@ -192,7 +203,7 @@ def compose(request: HttpRequest) -> HttpResponse:
             initial={
                 "account": chosen,
                 "event_type": template_name
-                if chosen and template_name in TEMPLATES.get(chosen.provider, {})
+                if chosen and template_name in templates_for(chosen.provider)
                 else "",
                 "payload": _initial_payload(chosen, template_name),
             }
@@ -205,7 +216,7 @@ def compose(request: HttpRequest) -> HttpResponse:
         action = request.POST.get("action", "send")
         try:
             if action == "validate":
-                result = services.event_prepare(
+                result = outbox.event_prepare(
                     account=chosen,
                     payload=form.cleaned_data["payload"],
                     event_type=form.cleaned_data["event_type"],
@@ -213,7 +224,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 with transaction.atomic():
-                    event = services.event_queue(
+                    event = outbox.event_queue(
                         account=chosen,
                         payload=form.cleaned_data["payload"],
                         event_type=form.cleaned_data["event_type"],
@@ -225,7 +236,11 @@ def compose(request: HttpRequest) -> HttpResponse:
         except EventRefused as exc:
             result = exc
     if request.htmx:
-        return render(request, "events/compose.html#check", {"result": result, "form": form})
+        return render(
+            request,
+            "events/compose.html#check",
+            {"result": result, "form": form, **_provider_context(chosen)},
+        )
     return _compose_page(
         request,
         form,
@@ -235,6 +250,15 @@ def compose(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _provider_context(chosen) -> dict:
+    adapter = adapter_for(chosen.provider) if chosen else None
+    return {"converted_note": adapter.converted_note if adapter else ""}
+
+
+def _or_list(labels: list[str]) -> str:
+    return " or ".join(filter(None, [", ".join(labels[:-1]), *labels[-1:]]))
+
+
 def _compose_page(request, form, chosen, *, result=None, status=200) -> HttpResponse:
     return render(
         request,
@@ -242,10 +266,13 @@ def _compose_page(request, form, chosen, *, result=None, status=200) -> HttpResp
         {
             "form": form,
             "chosen": chosen,
-            "templates": sorted(TEMPLATES.get(chosen.provider, {})) if chosen else [],
+            "templates": sorted(templates_for(chosen.provider)) if chosen else [],
             "type_choices": event_types_for(chosen.provider) if chosen else [],
+            "option_fields": form.option_fields(chosen),
             "accounts": track_accounts(),
+            "event_providers": _or_list([p.label for p in event_providers()]),
             "result": result,
+            **_provider_context(chosen),
         },
         status=status,
     )
@@ -271,10 +298,10 @@ def replay(request: HttpRequest) -> HttpResponse:
         events = selectors.filtered_events(filters)
     else:
         raise PermissionDenied
-    plan = services.replay_plan(events=events)
+    plan = replays.replay_plan(events=events)
     if request.method == "POST":
         stored = {**filters.as_dict(), "event": event_id}
-        started = services.replay_start(plan=plan, filters=stored, actor=request.user)
+        started = replays.replay_start(plan=plan, filters=stored, actor=request.user)
         return redirect("events:replay_detail", pk=started.pk)
     context = _list_context(request, filters, values, section="replay")
     context.update(
@@ -316,7 +343,7 @@ def replay_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     replay_row = get_object_or_404(Replay, pk=pk)
     if not (request.user.has_perm(perm("send_events")) or request.user == replay_row.requested_by):
         raise PermissionDenied
-    services.replay_cancel(replay=replay_row)
+    replays.replay_cancel(replay=replay_row)
     if request.htmx:
         return render(
             request,

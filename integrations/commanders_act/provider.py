@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.commanders_act.client import CommandersActClient
+from integrations.commanders_act.events import CommandersActEvents
 from integrations.http import ProviderSession
 from integrations.provider import Capability, Field, Provider
 
@@ -61,6 +62,7 @@ class CommandersAct(Provider):
             help_text="The source key shown in the settings of your HTTP Tracking API source.",
         ),
     )
+    events = CommandersActEvents()
     capabilities = frozenset({Capability.TRACK})
     verify_unsupported_reason = (
         "Commanders Act answers 200 to every request, even with a wrong source key, so "

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from integrations.croct import tokens
 from integrations.croct.client import CroctClient, api_key_id
+from integrations.croct.events import CroctEvents
 from integrations.http import ProviderSession
 from integrations.provider import Capability, Field, Provider, clean_uuid
 
@@ -55,6 +56,7 @@ class CroctProvider(Provider):
             clean=clean_api_key,
         ),
     )
+    events = CroctEvents()
     capabilities = frozenset(
         {
             Capability.PREVIEW,

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from integrations.http import ProviderSession
 from integrations.octy.client import OctyClient, basic_token
+from integrations.octy.events import OctyEvents
 from integrations.provider import Capability, Field, Provider, SettingsError
 from integrations.provider import clean_base_url as clean_any_base_url
 
@@ -80,6 +81,7 @@ class OctyProvider(Provider):
             clean=clean_secret_key,
         ),
     )
+    events = OctyEvents()
     capabilities = frozenset(
         {
             Capability.TRACK,

@@ -42,7 +42,7 @@ def _queue_backlog(account, count: int) -> None:
     from django.utils import timezone
 
     from dashboard.events.models import OutboundEvent
-    from dashboard.events.services import event_prepare
+    from dashboard.events.outbox import event_prepare
 
     template = event_prepare(
         account=account,

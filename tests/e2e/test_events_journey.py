@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.events.models import EventStatus, OutboundEvent
-from dashboard.events.services import event_queue
+from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
 from tests.conftest import browser_login, screenshot, wait_for
 

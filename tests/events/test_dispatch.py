@@ -7,8 +7,10 @@ import json
 import pytest
 
 from dashboard.calls.models import ApiCall
+from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import AttemptOutcome, EventStatus, OutboundEvent
-from dashboard.events.services import EventRefused, event_queue, events_dispatch
+from dashboard.events.outbox import event_queue
+from dashboard.events.preparing import EventRefused
 from integrations.commanders_act.payloads import BATCH_LIMIT_BYTES, EVENT_LIMIT_BYTES
 from integrations.http import encode_json
 from tests.events.conftest import ca_event

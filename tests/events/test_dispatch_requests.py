@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from dashboard.events.models import OutboundEvent
-from dashboard.events.services import event_queue
+from dashboard.events.outbox import event_queue
 from tests.events.conftest import ca_event
 
 

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.events import selectors
+from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import EventStatus, OutboundEvent
-from dashboard.events.services import event_queue, events_dispatch
+from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
 from tests.events.conftest import ca_event
 
@@ -173,6 +174,8 @@ def test_the_composer_validates_and_shows_a_converted_v1_event(client_for, marke
 
     html = html_lib.unescape(response.content.decode())
     assert 'data-testid="converted"' in html
+    # The sentence comes from the provider's events adapter.
+    assert "This was a Commanders Act v1 event: it was converted to v2." in html
     assert '"url": "https://x.test/"' in html
     assert not OutboundEvent.objects.exists()
 
@@ -215,6 +218,27 @@ def test_the_composer_offers_templates_per_provider(client_for, marketer, croct_
     html = response.content.decode()
     assert "newsletter-signup" in html
     assert "Croct client id" in html
+
+
+def test_the_composer_shows_a_providers_own_fields_only_for_its_accounts(
+    client_for, marketer, croct_account, ca_account
+):
+    client = client_for(marketer)
+    ca_page = client.get(reverse("events:compose"), {"account": ca_account.pk}).content.decode()
+    assert 'name="client_id"' not in ca_page
+    client_id = "6a1b3c5d-0000-4000-8000-000000000001"
+    response = client.post(
+        reverse("events:compose"),
+        {
+            "account": croct_account.pk,
+            "event_type": "pageOpened",
+            "payload": '{"url": "https://shop.example/"}',
+            "client_id": client_id,
+            "action": "send",
+        },
+    )
+    assert response.status_code == 302
+    assert OutboundEvent.objects.get().envelope == {"client_id": client_id}
 
 
 def test_the_customer_panel_lists_only_that_customers_events(client_for, role_users, mixed):

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard.events.models import EventStatus, OutboundEvent, Replay
-from dashboard.events.services import event_queue
+from dashboard.events.outbox import event_queue
 from tests.events.conftest import ca_event
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from dashboard.events import services
+from dashboard.events import dispatch
+from dashboard.events import replay as replays
+from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import (
     AttemptOutcome,
     EventStatus,
@@ -13,7 +15,7 @@ from dashboard.events.models import (
     Replay,
     ReplayStatus,
 )
-from dashboard.events.services import event_queue, events_dispatch
+from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
 from tests.events.conftest import ca_event
 
@@ -71,7 +73,7 @@ def test_a_replay_resends_the_same_bytes_and_key_and_keeps_the_attempts(
     assert response["Location"] == f"/events/replay/{replay.pk}/"
     assert replay.total == 2
     assert len(callbacks) == 1
-    services.replay_run(replay_id=replay.pk)  # what the task does
+    replays.replay_run(replay_id=replay.pk)  # what the task does
     replay.refresh_from_db()
     assert replay.status == ReplayStatus.DONE
     assert replay.done == 2
@@ -91,17 +93,17 @@ def test_a_replay_resends_the_same_bytes_and_key_and_keeps_the_attempts(
 
 
 def test_a_cancelled_replay_stops_between_chunks(failures, marketer, ca_sandbox, monkeypatch):
-    plan = services.replay_plan(events=OutboundEvent.objects.filter(provider="commanders_act"))
-    replay = services.replay_start(plan=plan, filters={}, actor=marketer)
-    real_dispatch = services.events_dispatch
+    plan = replays.replay_plan(events=OutboundEvent.objects.filter(provider="commanders_act"))
+    replay = replays.replay_start(plan=plan, filters={}, actor=marketer)
+    real_dispatch = dispatch.events_dispatch
 
     def dispatch_then_cancel(**kwargs):
         report = real_dispatch(**kwargs)
-        services.replay_cancel(replay=replay)  # the user pressed Cancel after the first chunk
+        replays.replay_cancel(replay=replay)  # the user pressed Cancel after the first chunk
         return report
 
-    monkeypatch.setattr(services, "events_dispatch", dispatch_then_cancel)
-    services.replay_run(replay_id=replay.pk, chunk_size=1)
+    monkeypatch.setattr(dispatch, "events_dispatch", dispatch_then_cancel)
+    replays.replay_run(replay_id=replay.pk, chunk_size=1)
     replay.refresh_from_db()
     assert replay.status == ReplayStatus.CANCELLED
     assert replay.done == 1
@@ -113,8 +115,8 @@ def test_a_cancelled_replay_stops_between_chunks(failures, marketer, ca_sandbox,
 
 
 def test_the_progress_fragment_polls_until_done_and_cancel_works(client_for, marketer, failures):
-    plan = services.replay_plan(events=OutboundEvent.objects.all())
-    replay = services.replay_start(plan=plan, filters={}, actor=marketer)
+    plan = replays.replay_plan(events=OutboundEvent.objects.all())
+    replay = replays.replay_start(plan=plan, filters={}, actor=marketer)
     client = client_for(marketer)
     url = reverse("events:replay_detail", args=[replay.pk])
     fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
@@ -126,7 +128,7 @@ def test_the_progress_fragment_polls_until_done_and_cancel_works(client_for, mar
     )
     assert 'data-status="cancelled"' in response.content.decode()
     assert "every 1s" not in response.content.decode()
-    services.replay_run(replay_id=replay.pk)
+    replays.replay_run(replay_id=replay.pk)
     assert OutboundEvent.objects.filter(status=EventStatus.FAILED).count() == 4
 
 
@@ -140,5 +142,5 @@ def test_support_replays_one_customers_events_only(client_for, support, failures
 
 def test_a_delivered_event_is_never_replayed(failures, marketer):
     failed, dead, ok = failures
-    plan = services.replay_plan(events=OutboundEvent.objects.filter(pk=ok.pk))
+    plan = replays.replay_plan(events=OutboundEvent.objects.filter(pk=ok.pk))
     assert plan.total == 0

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from dashboard.calls.models import ApiCall
+from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import AttemptOutcome, EventStatus, OutboundEvent
-from dashboard.events.services import event_queue, events_dispatch
+from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
 from tests.events.conftest import ca_event
 

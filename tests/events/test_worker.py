@@ -9,9 +9,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard.events import services
+from dashboard.core.queueing import sweep
+from dashboard.events import dispatch, outbox
+from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import AttemptOutcome, EventStatus, OutboundEvent
-from dashboard.events.services import event_queue, events_dispatch, events_sweep
+from dashboard.events.outbox import event_queue, events_sweep
 from tests.conftest import wait_for
 from tests.events.conftest import ca_event
 
@@ -49,20 +51,21 @@ def test_a_worker_lost_mid_send_loses_nothing_and_delivers_nothing_twice(ca_acco
         event_queue(account=ca_account, payload=ca_event(), dispatch=False) for _ in range(30)
     ]
     # A worker claims the events and dies before it sends: its lease is all that is left.
-    token, claimed = services._claim(limit=100)
+    token, claimed = outbox.claim_due(limit=100)
     assert len(claimed) == 30
     assert set(OutboundEvent.objects.values_list("status", flat=True)) == {EventStatus.SENDING}
     # While the lease holds, no other dispatcher takes them.
     assert events_dispatch().claimed == 0
     OutboundEvent.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
-    assert events_sweep() == 30
+    # Beat's one sweeper entry (core.sweep) re-queues them through the events sweeper.
+    assert sweep()["events.leases"] == 30
     report = events_dispatch()
     assert report.delivered == 30
     # The dead worker's late write (if it ever came back) changes nothing.
-    services._finish(
+    dispatch.finish(
         claimed,
         token,
-        [services._Outcome(AttemptOutcome.FAILED, [e.pk for e in claimed], timezone.now())],
+        [dispatch.Outcome(AttemptOutcome.FAILED, [e.pk for e in claimed], timezone.now())],
     )
     for event in events:
         event.refresh_from_db()
@@ -77,17 +80,17 @@ def test_a_worker_lost_after_the_provider_took_the_batch_resends_under_the_same_
     ca_account, ca_sandbox
 ):
     event = event_queue(account=ca_account, payload=ca_event(), dispatch=False)
-    original_finish = services._finish
+    original_finish = dispatch.finish
 
     def die_before_recording(*args, **kwargs):
         raise SystemExit("worker killed")
 
-    services._finish = die_before_recording
+    dispatch.finish = die_before_recording
     try:
         with pytest.raises(SystemExit):
             events_dispatch()
     finally:
-        services._finish = original_finish
+        dispatch.finish = original_finish
     OutboundEvent.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
     events_sweep()
     events_dispatch()
@@ -108,7 +111,7 @@ def test_a_claim_raced_by_another_dispatcher_takes_nothing_twice(ca_account, mon
     monkeypatch.setattr(connection.features, "has_select_for_update_skip_locked", False)
     for _ in range(5):
         event_queue(account=ca_account, payload=ca_event(), dispatch=False)
-    real_due = services._due
+    real_due = outbox.due_events
 
     def due_then_raced():
         queryset = real_due()
@@ -119,8 +122,8 @@ def test_a_claim_raced_by_another_dispatcher_takes_nothing_twice(ca_account, mon
         )
         return OutboundEvent.objects.filter(id__in=ids)
 
-    monkeypatch.setattr(services, "_due", due_then_raced)
-    token, claimed = services._claim(limit=10)
+    monkeypatch.setattr(outbox, "due_events", due_then_raced)
+    token, claimed = outbox.claim_due(limit=10)
     assert len(claimed) == 2
     assert OutboundEvent.objects.filter(claim_token="other").count() == 3
 

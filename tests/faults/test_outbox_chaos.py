@@ -29,9 +29,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 
+from dashboard.core.queueing import sweep
 from dashboard.events.models import AttemptOutcome, EventAttempt, EventStatus, OutboundEvent
-from dashboard.events.services import event_queue
-from dashboard.events.tasks import dispatch_events, sweep_events
+from dashboard.events.outbox import event_queue
+from dashboard.events.tasks import dispatch_events
 from integrations.sandbox import Fault, FaultPlan
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -56,7 +57,7 @@ WORKER_ENV = {
     "PROVIDER_READ_TIMEOUT": "0.5",
 }
 ARMED_FOR = 2.0  # seconds a kill waits for a batch taken but not yet recorded
-SWEEP_EVERY = 1.0  # seconds; beat runs events.sweep every 30 s in production
+SWEEP_EVERY = 1.0  # seconds; beat runs core.sweep every 60 s in production
 
 
 def chaos_faults(rate: float = FAULT_RATE) -> list[Fault]:
@@ -294,7 +295,7 @@ def run_chaos(
                 )
             if time.monotonic() >= next_sweep:
                 # What beat does: re-queue expired leases, kick a dispatcher if due.
-                swept += sweep_events()
+                swept += sweep()["events.leases"]
                 next_sweep = time.monotonic() + SWEEP_EVERY
             time.sleep(0.02 if armed_at is not None else 0.1)
         # Let it finish what it is doing (a send whose lease was swept away may still

@@ -38,7 +38,7 @@ def world(db, demo_account, admin):
     from dashboard.accounts.services import credential_build
     from dashboard.calls.models import ApiCall, ErrorGroup
     from dashboard.events.models import EventStatus, OutboundEvent, Replay
-    from dashboard.events.services import event_queue
+    from dashboard.events.outbox import event_queue
     from dashboard.previews import sharing
     from dashboard.previews.models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
     from dashboard.profiles.cache import cache_upsert

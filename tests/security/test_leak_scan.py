@@ -351,13 +351,16 @@ def _compose(client, account_id: int, payload: dict, seen: list[str]) -> Outboun
 
 
 def _events(client, ids: dict[str, int], sandbox, seen: list[str]) -> None:
-    from dashboard.events.preparing import TEMPLATES
+    from integrations.registry import get_provider
+
+    def template(provider: str, name: str) -> dict:
+        return dict(get_provider(provider).events.templates[name])
 
     octy_profile = sandbox["octy"].app.store.find("cust-00001")["profile_id"]
-    octy_event = {**TEMPLATES["octy"]["charged"], "profile_id": octy_profile}
+    octy_event = {**template("octy", "charged"), "profile_id": octy_profile}
     sent = [
-        (ids["croct"], TEMPLATES["croct"]["goalCompleted"]),
-        (ids["commanders_act"], TEMPLATES["commanders_act"]["purchase"]),
+        (ids["croct"], template("croct", "goalCompleted")),
+        (ids["commanders_act"], template("commanders_act", "purchase")),
         (ids["octy"], octy_event),
     ]
     for account_id, payload in sent:

@@ -12,10 +12,13 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from dashboard.accounts.models import ConnectedAccount
+from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import EventStatus, OutboundEvent
-from dashboard.events.services import EventRefused, event_queue, events_dispatch
+from dashboard.events.outbox import event_queue
+from dashboard.events.preparing import EventRefused, event_providers
 
 
 class Command(BaseCommand):
@@ -24,19 +27,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("account", help="Account name or id")
         parser.add_argument("--type", dest="event_type", default="", help="The event type")
+        bodies = "; ".join(f"{p.label}: {p.events.payload_help}" for p in event_providers())
         parser.add_argument(
-            "--payload",
-            required=True,
-            help="The provider's event body as JSON (Croct: the track payload; "
-            "Commanders Act: a v2 or v1 event; Octy: the event object)",
+            "--payload", required=True, help=f"The provider's event body as JSON ({bodies})"
         )
-        parser.add_argument("--client-id", default="", help="Croct only: the client id")
+        # Each provider's extra composer fields (``--client-id`` for ``client_id``).
+        for name, option in _options().items():
+            parser.add_argument(
+                "--" + name.replace("_", "-"), dest=name, default="", help=option.help_text
+            )
         parser.add_argument("--wait", type=float, default=30.0, help="Seconds to retry for")
         parser.add_argument("--json", action="store_true", help="Print JSON")
 
     def handle(self, *args, **options):
         account = _find_account(options["account"])
-        extra = {"client_id": options["client_id"]} if options["client_id"] else {}
+        extra = {name: options[name] for name in _options() if options[name]}
         try:
             with transaction.atomic():
                 event = event_queue(
@@ -56,8 +61,6 @@ class Command(BaseCommand):
             if event.is_final or time.monotonic() > deadline:
                 break
             if event.next_attempt_at:
-                from django.utils import timezone
-
                 pause = (event.next_attempt_at - timezone.now()).total_seconds()
                 if time.monotonic() + pause > deadline:
                     break
@@ -89,6 +92,14 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(data, indent=2, default=str))
         else:
             self.stdout.write(text)
+
+
+def _options() -> dict:
+    found = {}
+    for provider in event_providers():
+        for option in provider.events.options:
+            found.setdefault(option.name, option)
+    return found
 
 
 def _find_account(value: str) -> ConnectedAccount:

@@ -1,0 +1,269 @@
+"""Delivering the outbox: the dispatcher loop, the provider's adapter, retries.
+
+The dispatcher claims due events (:mod:`dashboard.events.outbox`), groups them by
+account, lets the provider's events adapter split them into requests and send each,
+and records every event's outcome: delivered, retried with backoff, failed, or dead
+once its attempts are spent.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from dashboard.accounts.models import ConnectedAccount
+from dashboard.accounts.services import NoActiveCredential, provider_client
+from dashboard.calls.context import call_context
+from dashboard.calls.models import ApiCall
+from dashboard.core.queueing import attempts_left
+from dashboard.events import outbox
+from dashboard.events.models import AttemptOutcome, EventStatus, OutboundEvent
+from dashboard.events.outbox import ClaimedEvent, setting
+from dashboard.events.preparing import adapter_for
+from integrations import errors
+from integrations.errors import Problem
+from integrations.events import EventOutcome, OutcomeKind
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    dead: int = 0
+    requests: int = 0
+    more: bool = False
+    next_retry_in: float | None = None
+
+    def add(self, other: DispatchReport) -> None:
+        for name in ("claimed", "delivered", "retrying", "failed", "dead", "requests"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.next_retry_in is not None:
+            self.next_retry_in = min(self.next_retry_in or other.next_retry_in, other.next_retry_in)
+
+
+@dataclass
+class Outcome:
+    """What one send did to some of the claimed events (recorded together)."""
+
+    status: str  # an AttemptOutcome
+    event_ids: list[int]
+    started_at: datetime
+    api_call_id: int | None = None
+    problem: dict | None = None
+    retry_in: float = 0.0
+    batch_size: int = 1
+    provider_event_ids: dict[int, str] = field(default_factory=dict)
+
+
+def events_dispatch(
+    *, budget_seconds: float | None = None, event_ids: Iterable[int] | None = None
+) -> DispatchReport:
+    """Deliver due events until none is left or the time budget is spent.
+
+    Claims at most ``EVENTS_CLAIM_SIZE`` events at a time, so memory stays flat
+    whatever the backlog; ``report.more`` says the budget ran out first.
+    """
+    budget = budget_seconds if budget_seconds is not None else setting("EVENTS_DISPATCH_BUDGET", 50)
+    deadline = time.monotonic() + budget
+    ids = list(event_ids) if event_ids is not None else None
+    report = DispatchReport()
+    while True:
+        if time.monotonic() > deadline:
+            report.more = outbox.has_due_events()
+            return report
+        token, claimed = outbox.claim_due(limit=setting("EVENTS_CLAIM_SIZE", 5000), event_ids=ids)
+        if not claimed:
+            return report
+        report.claimed += len(claimed)
+        by_account: dict[int, list[ClaimedEvent]] = defaultdict(list)
+        for event in claimed:
+            by_account[event.account_id].append(event)
+        accounts = ConnectedAccount.objects.in_bulk(list(by_account))
+        for account_id, events in by_account.items():
+            report.add(deliver(accounts[account_id], events, token))
+
+
+def deliver(account: ConnectedAccount, events: list[ClaimedEvent], token: str) -> DispatchReport:
+    """Send ``events`` (all of ``account``, claimed under ``token``) and record them."""
+    started = timezone.now()
+    if not account.is_enabled:
+        problem = Problem.build(
+            account.provider,
+            errors.CONFIGURATION,
+            title="Account disabled",
+            detail=f"{account.name} is disabled; enable it and replay the event.",
+            retryable=False,
+        )
+        return finish(events, token, [_failure(events, started, problem, None)])
+    adapter = adapter_for(account.provider)
+    if adapter is None:
+        problem = Problem.build(
+            account.provider,
+            errors.CONFIGURATION,
+            title="Provider takes no events",
+            detail=f"{account.provider} does not take events.",
+            retryable=False,
+        )
+        return finish(events, token, [_failure(events, started, problem, None)])
+    try:
+        client = provider_client(account)
+    except NoActiveCredential as exc:
+        problem = Problem.build(
+            account.provider,
+            errors.CONFIGURATION,
+            title="No active credential",
+            detail=str(exc),
+            retryable=False,
+        )
+        return finish(events, token, [_failure(events, started, problem, None)])
+    outcomes: list[Outcome] = []
+    for batch in adapter.batches(events, client=client):
+        started = timezone.now()
+        sent, api_call_id = _send(batch, lambda batch=batch: adapter.send_batch(client, batch))
+        outcomes.extend(_grouped(sent, started, api_call_id, batch_size=len(batch)))
+    return finish(events, token, outcomes)
+
+
+def _send(batch: list[ClaimedEvent], call) -> tuple[list[EventOutcome], int | None]:
+    """Run ``call`` (one request) and find the ApiCall that carried it."""
+    correlation = uuid.uuid4().hex
+    with call_context(correlation_id=correlation, subject_type="event", subject_id=batch[0].pk):
+        sent = call()
+    api_call_id = (
+        ApiCall.objects.filter(correlation_id=correlation)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return sent, api_call_id
+
+
+def _grouped(
+    sent: list[EventOutcome], started: datetime, api_call_id: int | None, *, batch_size: int
+) -> list[Outcome]:
+    """The adapter's per-event outcomes of one request as the groups recorded
+    together: every accepted event in one, failures by the Problem they share."""
+    delivered = Outcome(AttemptOutcome.DELIVERED, [], started, api_call_id, batch_size=batch_size)
+    failures: dict[int, tuple[Problem, list[ClaimedEvent]]] = {}
+    for outcome in sent:
+        if outcome.kind == OutcomeKind.ACCEPTED:
+            delivered.event_ids.append(outcome.event.pk)
+            if outcome.provider_event_id:
+                delivered.provider_event_ids[outcome.event.pk] = outcome.provider_event_id
+            continue
+        problem = outcome.problem or Problem.build("switchyard", errors.UNKNOWN, retryable=False)
+        failures.setdefault(id(problem), (problem, []))[1].append(outcome.event)
+    grouped = [delivered] if delivered.event_ids else []
+    for problem, events in failures.values():
+        grouped.append(_failure(events, started, problem, api_call_id, batch_size=batch_size))
+    return grouped
+
+
+def _failure(events, started, problem: Problem, api_call_id, *, batch_size=None) -> Outcome:
+    retry_in = 0.0
+    status = AttemptOutcome.FAILED
+    if problem.retryable:
+        status = AttemptOutcome.RETRY
+        retry_in = retry_delay(max(e.attempt_count for e in events) + 1, problem.retry_after)
+    return Outcome(
+        status=status,
+        event_ids=[e.pk for e in events],
+        started_at=started,
+        api_call_id=api_call_id,
+        problem=problem.to_dict(),
+        retry_in=retry_in,
+        batch_size=batch_size or len(events),
+    )
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter; a Retry-After is honoured up to a cap."""
+    base = setting("EVENTS_RETRY_BASE_SECONDS", 2.0)
+    cap = setting("EVENTS_RETRY_MAX_SECONDS", 300.0)
+    delay = random.uniform(base, min(cap, base * 2 ** (attempt - 1)))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, setting("EVENTS_RETRY_AFTER_CAP_SECONDS", 300.0)))
+    return delay
+
+
+def finish(events: list[ClaimedEvent], token: str, outcomes: list[Outcome]) -> DispatchReport:
+    """Store each event's outcome and its attempt, for events still held by ``token``
+    (a dispatcher that lost its lease to the sweeper writes nothing)."""
+    report = DispatchReport(requests=len({o.api_call_id for o in outcomes if o.api_call_id}))
+    by_id = {e.pk: e for e in events}
+    now = timezone.now()
+    max_attempts = setting("EVENTS_MAX_ATTEMPTS", 6)
+    for outcome in outcomes:
+        if not outcome.event_ids:
+            continue
+        attempt = {
+            "started_at": outcome.started_at,
+            "finished_at": now,
+            "batch_size": outcome.batch_size,
+            "api_call_id": outcome.api_call_id,
+            "problem": outcome.problem,
+            "retry_at": None,
+        }
+        if outcome.status == AttemptOutcome.DELIVERED:
+            ids = outbox.record_attempts(
+                outcome.event_ids,
+                token,
+                {"status": EventStatus.DELIVERED, "delivered_at": now, "problem": None},
+                {**attempt, "outcome": AttemptOutcome.DELIVERED, "problem": None},
+            )
+            for pk in ids:
+                if outcome.provider_event_ids.get(pk):
+                    OutboundEvent.objects.filter(pk=pk).update(
+                        provider_event_id=outcome.provider_event_ids[pk][:100]
+                    )
+            report.delivered += len(ids)
+        elif outcome.status == AttemptOutcome.FAILED:
+            ids = outbox.record_attempts(
+                outcome.event_ids,
+                token,
+                {"status": EventStatus.FAILED, "problem": outcome.problem},
+                {**attempt, "outcome": AttemptOutcome.FAILED},
+            )
+            report.failed += len(ids)
+        else:
+            exhausted = {
+                pk
+                for pk in outcome.event_ids
+                if not attempts_left(by_id[pk].attempt_count + 1, cap=max_attempts)
+            }
+            retrying = [pk for pk in outcome.event_ids if pk not in exhausted]
+            if exhausted:
+                ids = outbox.record_attempts(
+                    sorted(exhausted),
+                    token,
+                    {"status": EventStatus.DEAD, "problem": outcome.problem},
+                    {**attempt, "outcome": AttemptOutcome.DEAD},
+                )
+                report.dead += len(ids)
+            if retrying:
+                retry_at = now + timedelta(seconds=outcome.retry_in)
+                ids = outbox.record_attempts(
+                    retrying,
+                    token,
+                    {
+                        "status": EventStatus.QUEUED,
+                        "problem": outcome.problem,
+                        "next_attempt_at": retry_at,
+                    },
+                    {**attempt, "outcome": AttemptOutcome.RETRY, "retry_at": retry_at},
+                )
+                report.retrying += len(ids)
+                if ids:
+                    report.next_retry_in = min(
+                        report.next_retry_in or outcome.retry_in, outcome.retry_in
+                    )
+    return report

@@ -1,0 +1,324 @@
+"""The outbox rows: queueing events, claiming them for a dispatcher, writing what
+became of them, and re-queueing those whose dispatcher was lost.
+
+An event's body and idempotency key are written once, when it is queued, so every
+retry sends the same bytes under the same key. A dispatcher *claims* due events (a
+conditional UPDATE, ``SKIP LOCKED`` on PostgreSQL) under a token and a lease; only the
+holder of the token may record an outcome; events whose lease ran out are *re-queued
+by the sweeper* (``core.sweep``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from dashboard.accounts.models import ConnectedAccount
+from dashboard.core.queueing import attempts_left, claim, send_now
+from dashboard.events import preparing
+from dashboard.events.models import AttemptOutcome, EventAttempt, EventStatus, OutboundEvent
+from dashboard.events.preparing import EventRefused
+from integrations import errors
+from integrations.errors import Problem
+from integrations.events import PreparedEvent
+
+DISPATCH_TASK = "events.dispatch"
+
+
+def setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+# --- queueing ------------------------------------------------------------------------
+def event_prepare(
+    *, account: ConnectedAccount, payload: Any, event_type: str = "", options: dict | None = None
+) -> PreparedEvent:
+    """Validate and fill an event for ``account`` without saving it (the composer's
+    "Validate"); raises :class:`EventRefused`."""
+    if not account.is_enabled:
+        raise EventRefused([f"account: {account.name} is disabled"])
+    return preparing.prepare(account.provider, payload, event_type=event_type, options=options)
+
+
+def event_queue(
+    *,
+    account: ConnectedAccount,
+    payload: Any,
+    event_type: str = "",
+    options: dict | None = None,
+    actor=None,
+    dispatch: bool = True,
+) -> OutboundEvent:
+    """Store one event in the outbox, in the caller's transaction, and dispatch it
+    after commit. Raises :class:`EventRefused` (nothing is stored).
+
+    An event whose idempotency key was already queued for the account is stored as
+    ``duplicate`` and never sent.
+    """
+    prepared = event_prepare(
+        account=account, payload=payload, event_type=event_type, options=options
+    )
+    now = timezone.now()
+    duplicate = (
+        OutboundEvent.objects.filter(account=account, idempotency_key=prepared.idempotency_key)
+        .exclude(status=EventStatus.DUPLICATE)
+        .exists()
+    )
+    event = OutboundEvent.objects.create(
+        account=account,
+        provider=account.provider,
+        event_type=prepared.event_type,
+        body=prepared.body,
+        envelope=prepared.envelope,
+        size_bytes=prepared.size_bytes,
+        idempotency_key=prepared.idempotency_key,
+        user_id=prepared.user_id[:200],
+        identifiers=prepared.identifiers,
+        converted_from_v1=prepared.converted_from_v1,
+        status=EventStatus.DUPLICATE if duplicate else EventStatus.QUEUED,
+        next_attempt_at=now,
+        created_by=actor,
+        created_at=now,
+    )
+    if dispatch and not duplicate:
+        _dispatch_on_commit()
+    return event
+
+
+def _send_dispatch() -> None:
+    send_now(DISPATCH_TASK)
+
+
+def _dispatch_on_commit() -> None:
+    """Ask for a dispatcher run after commit (never raising if the broker is down:
+    the events stay queued and the sweeper dispatches them).
+
+    One dispatcher claims every due event, so a transaction that queues many events
+    asks once, not once per event.
+    """
+    # Django keeps the callbacks of the open transaction in ``run_on_commit`` as
+    # (savepoint ids, function, robust) and drops them on rollback.
+    if any(entry[1] is _send_dispatch for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_send_dispatch)
+
+
+# --- claiming ------------------------------------------------------------------------
+def due_events():
+    return OutboundEvent.objects.filter(
+        status=EventStatus.QUEUED, next_attempt_at__lte=timezone.now()
+    )
+
+
+def has_due_events() -> bool:
+    return due_events().exists()
+
+
+@dataclass
+class ClaimedEvent:
+    """What the dispatcher needs of a claimed event (no model instance: cheap)."""
+
+    pk: int
+    account_id: int
+    provider: str
+    body: str
+    envelope: dict
+    size_bytes: int
+    idempotency_key: str
+    attempt_count: int
+    total_attempts: int
+    current_replay_id: int | None
+
+
+_CLAIM_COLUMNS = tuple(f.name for f in dataclasses.fields(ClaimedEvent))
+_CLAIM_SQL_COLUMNS = ("id", *(c for c in _CLAIM_COLUMNS if c != "pk"))
+
+
+def _claimed_from_row(row) -> ClaimedEvent:
+    envelope = row[4]
+    if isinstance(envelope, str):
+        envelope = json.loads(envelope)
+    return ClaimedEvent(*row[:4], envelope or {}, *row[5:])
+
+
+def claim_due(*, limit: int, event_ids: list[int] | None = None) -> tuple[str, list[ClaimedEvent]]:
+    """Claim up to ``limit`` due events for this dispatcher: (its token, the events).
+    Nobody else gets them until they are recorded or their lease runs out."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    due = due_events()
+    if event_ids is not None:
+        due = due.filter(id__in=event_ids)
+    due = due.order_by("next_attempt_at", "id")
+    claimed_until = now + timedelta(seconds=setting("EVENTS_LEASE_SECONDS", 120))
+    if connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL: rows another dispatcher holds are skipped, not waited for; the
+        # claim and the read are one statement (UPDATE ... RETURNING).
+        with transaction.atomic():
+            locked = due.select_for_update(skip_locked=True).values("id")[:limit]
+            inner, params = locked.query.get_compiler(connection.alias).as_sql()
+            table = OutboundEvent._meta.db_table
+            with connection.cursor() as cursor:
+                # Names come from the model and the ORM's own SQL; values are params.
+                sql = (
+                    f"UPDATE {table} SET status = %s, claim_token = %s, claimed_until = %s, "  # noqa: S608
+                    f"updated_at = %s WHERE id IN ({inner}) "
+                    f"RETURNING {', '.join(_CLAIM_SQL_COLUMNS)}"
+                )
+                cursor.execute(sql, [EventStatus.SENDING, token, claimed_until, now, *params])
+                rows = cursor.fetchall()
+        return token, sorted((_claimed_from_row(r) for r in rows), key=lambda e: e.pk)
+    ids = list(due.values_list("id", flat=True)[:limit])
+    if not ids:
+        return token, []
+    # A row another dispatcher claimed meanwhile is no longer queued, so it cannot be
+    # claimed twice; what this token holds is read back below.
+    claim(
+        OutboundEvent.objects.filter(id__in=ids, status=EventStatus.QUEUED),
+        status=EventStatus.SENDING,
+        claim_token=token,
+        claimed_until=claimed_until,
+    )
+    rows = (
+        OutboundEvent.objects.filter(claim_token=token, status=EventStatus.SENDING)
+        .order_by("id")
+        .values_list("id", *_CLAIM_COLUMNS[1:])
+    )
+    return token, [_claimed_from_row(r) for r in rows]
+
+
+# --- recording -----------------------------------------------------------------------
+def record_attempts(
+    ids: list[int], token: str, values: dict[str, Any], attempt: dict[str, Any]
+) -> list[int]:
+    """Apply ``values`` to the events of ``ids`` that ``token`` still holds, count the
+    try, and add its attempt row to each; returns the ids changed (a dispatcher that
+    lost its lease to the sweeper changes nothing)."""
+    now = attempt["finished_at"]
+    if connection.vendor == "postgresql":
+        return _record_in_one_statement(ids, token, values, attempt, now)
+    with transaction.atomic():
+        held = list(
+            OutboundEvent.objects.filter(
+                id__in=ids, claim_token=token, status=EventStatus.SENDING
+            ).values_list("id", "total_attempts", "current_replay_id")
+        )
+        OutboundEvent.objects.filter(id__in=[pk for pk, _, _ in held]).update(
+            claim_token="",
+            claimed_until=None,
+            attempt_count=F("attempt_count") + 1,
+            total_attempts=F("total_attempts") + 1,
+            **values,
+        )
+        EventAttempt.objects.bulk_create(
+            [
+                EventAttempt(event_id=pk, number=total + 1, replay_id=replay_id, **attempt)
+                for pk, total, replay_id in held
+            ],
+            batch_size=2000,
+        )
+    return [pk for pk, _, _ in held]
+
+
+def _record_in_one_statement(ids, token, values, attempt, now) -> list[int]:
+    def param(column, value):
+        return Jsonb(value) if column == "problem" and value is not None else value
+
+    table = OutboundEvent._meta.db_table
+    attempts_table = EventAttempt._meta.db_table
+    sets = ", ".join(f"{column} = %s" for column in values)
+    attempt_columns = list(attempt)
+    # One statement per batch: the events change and their attempts are written
+    # together (= ANY(array) keeps the id list a single parameter).
+    sql = (
+        f"WITH held AS (UPDATE {table} SET {sets}, claim_token = '', "  # noqa: S608
+        "claimed_until = NULL, attempt_count = attempt_count + 1, "
+        "total_attempts = total_attempts + 1, updated_at = %s "
+        "WHERE id = ANY(%s) AND claim_token = %s AND status = %s "
+        "RETURNING id, total_attempts, current_replay_id) "
+        f"INSERT INTO {attempts_table} (event_id, number, replay_id, "
+        f"{', '.join(attempt_columns)}) "
+        f"SELECT id, total_attempts, current_replay_id, "
+        f"{', '.join(['%s'] * len(attempt_columns))} FROM held RETURNING event_id"
+    )
+    params = [
+        *(param(c, v) for c, v in values.items()),
+        now,
+        list(ids),
+        token,
+        EventStatus.SENDING,
+        *(param(c, v) for c, v in attempt.items()),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+# --- sweeping ------------------------------------------------------------------------
+def events_sweep() -> int:
+    """Re-queue events whose dispatcher lease expired (the worker died mid-send);
+    returns how many. Each gets a ``lease_expired`` attempt and goes out again with
+    the same bytes and key; one that keeps killing workers ends ``dead``."""
+    now = timezone.now()
+    max_attempts = setting("EVENTS_MAX_ATTEMPTS", 6)
+    expired = list(
+        OutboundEvent.objects.filter(status=EventStatus.SENDING, claimed_until__lt=now).values_list(
+            "id", "claim_token", "attempt_count", "total_attempts", "current_replay_id"
+        )[:5000]
+    )
+    swept = 0
+    attempts = []
+    problem = Problem.build(
+        "switchyard",
+        errors.TIMEOUT,
+        title="Worker lost",
+        detail="The worker sending this event stopped before recording the answer; sent again.",
+        retryable=True,
+    ).to_dict()
+    for pk, token, attempt_count, total, replay_id in expired:
+        dead = not attempts_left(attempt_count + 1, cap=max_attempts)
+        # Conditional on the same claim: a dispatcher that finished meanwhile wins.
+        if claim(
+            OutboundEvent.objects.filter(pk=pk, status=EventStatus.SENDING, claim_token=token),
+            status=EventStatus.DEAD if dead else EventStatus.QUEUED,
+            claim_token="",
+            claimed_until=None,
+            next_attempt_at=now,
+            problem=problem,
+            attempt_count=F("attempt_count") + 1,
+            total_attempts=F("total_attempts") + 1,
+        ):
+            swept += 1
+            attempts.append(
+                EventAttempt(
+                    event_id=pk,
+                    number=total + 1,
+                    started_at=now,
+                    finished_at=now,
+                    outcome=AttemptOutcome.DEAD if dead else AttemptOutcome.LEASE_EXPIRED,
+                    problem=problem,
+                    replay_id=replay_id,
+                )
+            )
+    EventAttempt.objects.bulk_create(attempts)
+    return swept
+
+
+def events_resend_waiting() -> int:
+    """The events sweeper, run by ``core.sweep`` (registered in apps.py): re-queue
+    lost leases, then make sure due events (re-queued ones, or ones whose dispatch
+    never reached the broker) get a dispatcher. Returns how many were re-queued."""
+    swept = events_sweep()
+    if has_due_events():
+        send_now(DISPATCH_TASK)
+    return swept
