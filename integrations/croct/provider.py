@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from integrations.croct.client import CroctClient, api_key_id
+from integrations.croct.profiles import CroctProfiles
 from integrations.http import ProviderSession
 from integrations.provider import Capability, Field, Provider, clean_uuid
 
@@ -63,6 +64,7 @@ class CroctProvider(Provider):
         }
     )
     sandbox_module = "integrations.croct.sandbox"
+    profiles = CroctProfiles()
 
     @classmethod
     def secret_values(cls, secrets: Mapping[str, str]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from integrations.http import ProviderSession
 from integrations.octy.client import OctyClient, basic_token
+from integrations.octy.profiles import OctyProfiles
 from integrations.provider import Capability, Field, Provider
 
 _KEY_BODY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -62,6 +63,7 @@ class OctyProvider(Provider):
         }
     )
     sandbox_module = "integrations.octy.sandbox"
+    profiles = OctyProfiles()
 
     @classmethod
     def secret_values(cls, secrets: Mapping[str, str]) -> list[str]:
