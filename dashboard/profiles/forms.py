@@ -16,7 +16,11 @@ def _accounts_that(capability: Capability):
 
 
 class LookupForm(forms.Form):
-    q = forms.CharField(label="Customer", max_length=300, help_text=search_hint())
+    q = forms.CharField(label="Customer", max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].help_text = search_hint()
 
     def clean_q(self):
         try:
@@ -58,10 +62,15 @@ class BrowseFilterForm(forms.Form):
 class CacheSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Name or email starts with")
     account = forms.ModelChoiceField(
-        queryset=_accounts_that(Capability.PROFILE_LOOKUP),
+        queryset=ConnectedAccount.objects.none(),
         required=False,
         empty_label="all accounts",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Asked of the registry per form, so a provider registered later is offered.
+        self.fields["account"].queryset = _accounts_that(Capability.PROFILE_LOOKUP)
 
 
 class AttributeForm(forms.Form):
@@ -82,7 +91,7 @@ def _default_end():
 
 
 class ExportForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=_accounts_that(Capability.EXPORT))
+    account = forms.ModelChoiceField(queryset=ConnectedAccount.objects.none())
     kind = forms.ChoiceField(choices=ExportKind.choices)
     event_types = forms.CharField(
         required=False, help_text="Events only: comma-separated types, e.g. pageOpened,orderPlaced"
@@ -94,6 +103,10 @@ class ExportForm(forms.Form):
     incremental = forms.BooleanField(
         required=False, help_text="Start where the last finished export of this kind ended."
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = _accounts_that(Capability.EXPORT)
 
     @staticmethod
     def to_ms(value: datetime | None) -> int | None:

@@ -28,7 +28,10 @@ class UnrecognisedQuery(ValueError):
 
 @cache
 def id_rules() -> tuple[adapters.IdRule, ...]:
-    """Every profile provider's id rules, in the order they are tried."""
+    """Every profile provider's id rules, in the order they are tried.
+
+    Cached: the registry is fixed at start-up (a test that registers a provider calls
+    ``id_rules.cache_clear()``)."""
     rules = [
         rule
         for provider in profile_providers(Capability.PROFILE_LOOKUP)
