@@ -346,15 +346,15 @@ PROFILES_RETRY_AFTER_MAX = env.float("PROFILES_RETRY_AFTER_MAX", default=60)
 # A sync or export task works this long, saves its cursor and queues the next slice
 # (stays well inside CELERY_TASK_SOFT_TIME_LIMIT).
 PROFILES_JOB_SLICE_SECONDS = env.int("PROFILES_JOB_SLICE_SECONDS", default=60)
-PROFILES_ALTCRAFT_PAGE_SIZE = env.int("PROFILES_ALTCRAFT_PAGE_SIZE", default=500)
+# Page size of a sync where the provider lets the console choose one (the old
+# PROFILES_ALTCRAFT_PAGE_SIZE is still read).
+PROFILES_SYNC_PAGE_SIZE = env.int(
+    "PROFILES_SYNC_PAGE_SIZE", default=env.int("PROFILES_ALTCRAFT_PAGE_SIZE", default=500)
+)
 PROFILES_EXPORT_PAGE_SIZE = env.int("PROFILES_EXPORT_PAGE_SIZE", default=1000)
 PROFILES_EXPORT_DIR = Path(env.str("PROFILES_EXPORT_DIR", default=str(VAR_DIR / "exports")))
 # Jobs with no progress saved for this long, and look-ups still queued, are queued again.
 PROFILES_STALLED_AFTER_SECONDS = env.int("PROFILES_STALLED_AFTER_SECONDS", default=300)
-CELERY_BEAT_SCHEDULE["profiles-sweep-stalled"] = {
-    "task": "profiles.sweep_stalled",
-    "schedule": env.int("PROFILES_SWEEP_INTERVAL_SECONDS", default=120),
-}
 
 # --- Error groups and operations (#8) ---------------------------------------------
 # A group stays "new" until it recurs this long after it was first seen.

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from dashboard.calls.subjects import register_subject
+from dashboard.core.queueing import register_sweeper
 
 
 class ProfilesConfig(AppConfig):
@@ -9,6 +10,12 @@ class ProfilesConfig(AppConfig):
     verbose_name = "Customer profiles"
 
     def ready(self) -> None:
+        # Imported here: the sweeper imports the app's models, which Django loads only
+        # after every AppConfig (importing them at the top would fail, not cycle).
+        from dashboard.profiles.sweeper import profiles_resend_stalled
+
         register_subject("profile_sync", "profiles:sync_job")
         register_subject("export", "profiles:export_job")
         register_subject("lookup", "profiles:lookup")
+        # Stalled syncs, exports and look-ups are re-queued by core.sweep.
+        register_sweeper("profiles.stalled")(profiles_resend_stalled)

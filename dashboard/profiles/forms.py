@@ -6,17 +6,21 @@ from django import forms
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.profiles.models import ExportKind
-from dashboard.profiles.query import UnrecognisedQuery, recognise
-from integrations.octy.payloads import CHURN_LABELS
+from dashboard.profiles.query import UnrecognisedQuery, profile_providers, recognise, search_hint
+from integrations.provider import Capability, Field
+
+
+def _accounts_that(capability: Capability):
+    keys = [p.key for p in profile_providers(capability)]
+    return ConnectedAccount.objects.filter(provider__in=keys)
 
 
 class LookupForm(forms.Form):
-    q = forms.CharField(
-        label="Customer",
-        max_length=300,
-        help_text="An email, a phone (+…), an Octy profile or customer id, an Altcraft "
-        "profile id (24 hex) or a Croct user id.",
-    )
+    q = forms.CharField(label="Customer", max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].help_text = search_hint()
 
     def clean_q(self):
         try:
@@ -25,42 +29,48 @@ class LookupForm(forms.Form):
             raise forms.ValidationError(str(exc)) from None
 
 
-class BrowseFilterForm(forms.Form):
-    """Octy listing filters (providers/octy.md: endpoints)."""
+def _filter_field(declared: Field) -> forms.Field:
+    """A form field for one listing filter a provider's adapter declares."""
 
-    rfm = forms.RegexField(
-        regex=r"^\d+-\d+$", required=False, label="RFM range", help_text="e.g. 300-555"
-    )
-    churn_prob = forms.ChoiceField(
-        required=False,
-        label="Churn probability",
-        choices=[("", "any")] + [(c, c) for c in CHURN_LABELS],
-    )
-    segments = forms.CharField(
-        required=False, label="Segments", help_text="Comma-separated segment ids or names"
-    )
+    def check(value):
+        if value and declared.clean is not None:
+            try:
+                declared.clean(value)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+
+    common = {"required": False, "label": declared.label, "help_text": declared.help_text}
+    if declared.choices:
+        choices = [("", "any")] + [(c, c) for c in declared.choices]
+        return forms.ChoiceField(choices=choices, **common)
+    return forms.CharField(validators=[check], **common)
+
+
+class BrowseFilterForm(forms.Form):
+    """The listing filters the account's provider offers (none for most)."""
+
+    def __init__(self, data=None, *, filter_fields: tuple[Field, ...] = ()):
+        super().__init__(data)
+        for declared in filter_fields:
+            self.fields[declared.name] = _filter_field(declared)
 
     def filters(self) -> dict:
-        data = self.cleaned_data
-        segments = [s.strip() for s in (data.get("segments") or "").split(",") if s.strip()]
-        return {
-            k: v
-            for k, v in {
-                "rfm": data.get("rfm") or None,
-                "churn_prob": data.get("churn_prob") or None,
-                "segments": segments,
-            }.items()
-            if v
-        }
+        """The filters given, as typed (the provider's adapter cleans and checks them)."""
+        return {name: value for name, value in self.cleaned_data.items() if value}
 
 
 class CacheSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Name or email starts with")
     account = forms.ModelChoiceField(
-        queryset=ConnectedAccount.objects.filter(provider__in=("octy", "altcraft", "croct")),
+        queryset=ConnectedAccount.objects.none(),
         required=False,
         empty_label="all accounts",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Asked of the registry per form, so a provider registered later is offered.
+        self.fields["account"].queryset = _accounts_that(Capability.PROFILE_LOOKUP)
 
 
 class AttributeForm(forms.Form):
@@ -81,7 +91,7 @@ def _default_end():
 
 
 class ExportForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=ConnectedAccount.objects.filter(provider="croct"))
+    account = forms.ModelChoiceField(queryset=ConnectedAccount.objects.none())
     kind = forms.ChoiceField(choices=ExportKind.choices)
     event_types = forms.CharField(
         required=False, help_text="Events only: comma-separated types, e.g. pageOpened,orderPlaced"
@@ -93,6 +103,10 @@ class ExportForm(forms.Form):
     incremental = forms.BooleanField(
         required=False, help_text="Start where the last finished export of this kind ended."
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = _accounts_that(Capability.EXPORT)
 
     @staticmethod
     def to_ms(value: datetime | None) -> int | None:

@@ -6,20 +6,15 @@ from __future__ import annotations
 from django.conf import settings as django_settings
 from django.db import models
 
-
-class QueryKind(models.TextChoices):
-    EMAIL = "email", "Email"
-    PHONE = "phone", "Phone"
-    OCTY_ID = "octy_id", "Octy profile or customer id"
-    ALTCRAFT_ID = "altcraft_id", "Altcraft profile id"
-    CROCT_USER = "croct_user", "Croct user id"
+from dashboard.profiles.query import query_kind_choices
 
 
 class LookupRequest(models.Model):
     """One search-box submission; one :class:`LookupResult` per capable account."""
 
     query = models.CharField(max_length=300)
-    kind = models.CharField(max_length=20, choices=QueryKind.choices)
+    # Email, phone, or an id kind a provider's profiles adapter declares.
+    kind = models.CharField(max_length=20, choices=query_kind_choices)
     requested_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         null=True,
@@ -54,9 +49,9 @@ OPEN_STATUSES = (ResultStatus.PENDING, ResultStatus.RUNNING, ResultStatus.WAITIN
 class LookupResult(models.Model):
     """What one account answered for a look-up.
 
-    ``profiles`` holds normalized profiles (see ``dashboard.profiles.normalize``);
+    ``profiles`` holds normalized profiles (see ``integrations.profiles``);
     ``matching`` says which key found them (``email``, or ``customer_id cust-00001
-    (linked from Altcraft)``); ``problem`` is the Problem of a failed or ambiguous call.
+    (linked from <account>)``); ``problem`` is the Problem of a failed or ambiguous call.
     """
 
     request = models.ForeignKey(LookupRequest, on_delete=models.CASCADE, related_name="results")
@@ -74,6 +69,8 @@ class LookupResult(models.Model):
     problem = models.JSONField(null=True, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Times a task claimed this result; capped (services.LOOKUP_MAX_ATTEMPTS).
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
@@ -144,6 +141,8 @@ class BackgroundJob(models.Model):
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     cancel_requested = models.BooleanField(default=False)
     problem = models.JSONField(null=True, blank=True)
+    # Claims of the current slice; capped (jobs.JOB_MAX_ATTEMPTS), reset per slice.
+    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         null=True,
@@ -200,7 +199,7 @@ class ExportKind(models.TextChoices):
 
 
 class ExportJob(BackgroundJob):
-    """A Croct export into a JSON Lines file under ``PROFILES_EXPORT_DIR``.
+    """A provider's data export into a JSON Lines file under ``PROFILES_EXPORT_DIR``.
 
     ``cursor`` and ``bytes_written`` are saved together after each page: on resume the
     file is cut back to ``bytes_written`` and fetching continues from ``cursor``, so a

@@ -1,23 +1,63 @@
-"""Recognising what a search-box query is, and which provider can look it up how."""
+"""Recognising what a search-box query is, and which provider can look it up how.
+
+Emails and phone numbers are every provider's; the ids a provider issues come from its
+profiles adapter (``IdRule``), so a new provider's ids are recognised without a change
+here.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
-from dashboard.profiles.models import QueryKind
+from integrations import profiles as adapters
+from integrations.provider import Capability
+from integrations.registry import get_provider, providers_with
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]{5,20}$")
-ALTCRAFT_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
-OCTY_PROFILE_RE = re.compile(r"^profile_[0-9a-zA-Z]+$")
-CROCT_USER_RE = re.compile(r"^user-[0-9A-Za-z-]+$")
-# providers/octy.md: customer_id 1–60 chars without , " ' .
-OCTY_CUSTOMER_RE = re.compile(r"^[^,\"'.\s]{1,60}$")
+
+DIRECT = adapters.DIRECT
+LINK = adapters.LINK
 
 
 class UnrecognisedQuery(ValueError):
     pass
+
+
+@cache
+def id_rules() -> tuple[adapters.IdRule, ...]:
+    """Every profile provider's id rules, in the order they are tried.
+
+    Cached: the registry is fixed at start-up (a test that registers a provider calls
+    ``id_rules.cache_clear()``)."""
+    rules = [
+        rule
+        for provider in profile_providers(Capability.PROFILE_LOOKUP)
+        for rule in provider.profiles.id_rules
+    ]
+    return tuple(sorted(rules, key=lambda r: r.rank))
+
+
+def query_kind_choices() -> list[tuple[str, str]]:
+    """``(kind, label)`` of every query kind: email, phone and each provider's ids."""
+    choices = {adapters.EMAIL: "Email", adapters.PHONE: "Phone"}
+    for rule in id_rules():
+        choices.setdefault(rule.kind, rule.label)
+    return list(choices.items())
+
+
+def search_hint() -> str:
+    """What the search box takes, for its help text."""
+    hints = list(dict.fromkeys(rule.hint for rule in id_rules()))
+    parts = ["An email", "a phone (+…)", *hints]
+    return ", ".join(parts[:-1]) + " or " + parts[-1] + "."
+
+
+def customer_id_kinds() -> frozenset[str]:
+    """Query kinds whose values may be a shared customer id."""
+    return frozenset(rule.kind for rule in id_rules() if rule.customer_id)
 
 
 @dataclass(frozen=True)
@@ -27,15 +67,22 @@ class Query:
 
     @property
     def label(self) -> str:
-        return QueryKind(self.kind).label
+        return dict(query_kind_choices()).get(self.kind, self.kind)
+
+
+def _phone(value: str) -> Query | None:
+    if PHONE_RE.match(value) and (value.startswith("+") or value.isdigit()):
+        digits = re.sub(r"\D", "", value)
+        if 6 <= len(digits) <= 15:
+            return Query(adapters.PHONE, "+" + digits)
+    return None
 
 
 def recognise(text: str) -> Query:
     """The kind of ``text`` and its normalized value; raises UnrecognisedQuery.
 
-    Order matters: an email before anything else, then a phone (``+`` or 7+ digits),
-    Altcraft's 24-hex ids, Octy's ``profile_…`` ids, Croct's ``user-…`` ids, and
-    finally anything else that is a valid Octy customer id.
+    Order matters: an email before anything else, then the providers' id rules and a
+    phone (``+`` or 7+ digits) by rank, the catch-all id rules last.
     """
     value = (text or "").strip()
     if not value:
@@ -45,64 +92,35 @@ def recognise(text: str) -> Query:
     if "@" in value:
         if not EMAIL_RE.match(value):
             raise UnrecognisedQuery(f"{value!r} looks like an email address but is not one.")
-        return Query(QueryKind.EMAIL, value.lower())
-    if ALTCRAFT_ID_RE.match(value):
-        return Query(QueryKind.ALTCRAFT_ID, value.lower())
-    if PHONE_RE.match(value) and (value.startswith("+") or value.isdigit()):
-        digits = re.sub(r"\D", "", value)
-        if 6 <= len(digits) <= 15:
-            return Query(QueryKind.PHONE, "+" + digits)
-    if OCTY_PROFILE_RE.match(value):
-        return Query(QueryKind.OCTY_ID, value)
-    if CROCT_USER_RE.match(value):
-        return Query(QueryKind.CROCT_USER, value)
-    if OCTY_CUSTOMER_RE.match(value):
-        return Query(QueryKind.OCTY_ID, value)
+        return Query(adapters.EMAIL, value.lower())
+    phone_tried = False
+    for rule in id_rules():
+        if rule.rank >= adapters.PHONE_RANK and not phone_tried:
+            phone_tried = True
+            if (phone := _phone(value)) is not None:
+                return phone
+        if rule.pattern.match(value):
+            return Query(rule.kind, value.lower() if rule.lowercase else value)
+    if not phone_tried and (phone := _phone(value)) is not None:
+        return phone
     raise UnrecognisedQuery(
         f"{value!r} is not an email, a phone number, or a profile, customer or user id."
     )
 
 
-# How each provider handles each kind: "direct" (it can search it), "link" (it waits
-# for another provider's answer to hand it a key it can search), or a reason to skip.
-DIRECT = "direct"
-LINK = "link"
+def adapter_for(account) -> adapters.ProfilesAdapter | None:
+    """The profiles adapter of ``account``'s provider (None when it holds no profiles)."""
+    return account.provider_class.profiles
 
-PLANS: dict[str, dict[str, str]] = {
-    "octy": {
-        QueryKind.OCTY_ID: DIRECT,
-        # providers/octy.md: GET profiles takes only ?ids= (profile or customer ids):
-        # an email or phone is found through the local cache or a linked customer_id.
-        QueryKind.EMAIL: DIRECT,
-        QueryKind.PHONE: DIRECT,
-        QueryKind.ALTCRAFT_ID: LINK,
-        QueryKind.CROCT_USER: LINK,
-    },
-    "altcraft": {
-        QueryKind.EMAIL: DIRECT,
-        QueryKind.PHONE: DIRECT,
-        QueryKind.ALTCRAFT_ID: DIRECT,
-        QueryKind.OCTY_ID: DIRECT,
-        QueryKind.CROCT_USER: LINK,
-    },
-    "croct": {
-        QueryKind.CROCT_USER: DIRECT,
-    },
-}
-SKIP_REASONS = {
-    "croct": "Croct exports users by Croct user id only (user-…).",
-}
-# Linked keys each provider can search with, best first.
-LINK_KEYS: dict[str, tuple[str, ...]] = {
-    "octy": ("customer_id",),
-    "altcraft": ("email", "customer_id"),
-    "croct": (),
-}
+
+def profile_providers(capability: Capability) -> list:
+    """Providers with ``capability`` and a profiles adapter to do it with."""
+    return [p for p in providers_with(capability) if p.profiles is not None]
 
 
 def plan_for(provider: str, kind: str) -> str:
     """``DIRECT``, ``LINK`` or the reason the provider cannot look this kind up."""
-    plan = PLANS.get(provider, {}).get(kind)
-    if plan:
-        return plan
-    return SKIP_REASONS.get(provider, "This provider cannot look up that kind of query.")
+    adapter = get_provider(provider).profiles
+    if adapter is None:
+        return "This provider cannot look up that kind of query."
+    return adapter.plan_for(kind, customer_id=kind in customer_id_kinds())

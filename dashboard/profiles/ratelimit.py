@@ -1,6 +1,6 @@
 """Pacing calls to a provider below its published rate limit.
 
-providers/octy.md: errors — Octy allows 120 requests per minute (per client IP). A
+Some providers publish a per-minute limit (``PROFILES_RATE_LIMITS`` names them). A
 sync pages through a whole account; without pacing it would run into 429s and spend
 its time waiting on ``Retry-After``. A token bucket lets a short burst through and
 then spaces the calls out evenly at the limit.

@@ -23,6 +23,9 @@ from dashboard.profiles.models import (
     ResultStatus,
     SyncJob,
 )
+from dashboard.profiles.query import adapter_for, profile_providers
+from integrations.profiles import ProfilesAdapter
+from integrations.provider import Capability
 
 
 def can_see_contacts(user) -> bool:
@@ -64,6 +67,8 @@ class ResultView:
     result: LookupResult
     profiles: list[dict[str, Any]]
     stale: bool
+    # What the provider suggests when several profiles matched.
+    advice: list[str] = field(default_factory=list)
 
 
 def lookup_view(*, lookup: LookupRequest, user) -> dict[str, Any]:
@@ -77,7 +82,10 @@ def lookup_view(*, lookup: LookupRequest, user) -> dict[str, Any]:
     for result in results:
         profiles = [p if show else normalize.masked(p) for p in result.profiles]
         stale = result.status == ResultStatus.FOUND and is_stale(result.fetched_at, now)
-        rows.append(ResultView(result, profiles, stale))
+        advice = []
+        if result.status == ResultStatus.AMBIGUOUS and adapter_for(result.account) is not None:
+            advice = adapter_for(result.account).advice_when_ambiguous(lookup.kind)
+        rows.append(ResultView(result, profiles, stale, advice))
         for profile in profiles:
             for name in normalize.MERGED_FIELDS:
                 merged[name].sources.append(
@@ -100,7 +108,16 @@ def lookup_view(*, lookup: LookupRequest, user) -> dict[str, Any]:
         "conflicts": [m.name for m in merged.values() if m.conflict],
         "done": all(r.result.is_done for r in rows),
         "stale_after": settings.PROFILES_STALE_AFTER_MINUTES,
+        "lookup_providers": lookup_provider_labels(),
     }
+
+
+def lookup_provider_labels() -> str:
+    """The providers an account must be on to be looked up in ("A, B or C")."""
+    labels = [p.label for p in profile_providers(Capability.PROFILE_LOOKUP)]
+    if len(labels) < 2:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + " or " + labels[-1]
 
 
 def recent_lookups(*, user, limit: int = 10) -> list[LookupRequest]:
@@ -119,10 +136,10 @@ def profile_for_display(profile: dict[str, Any], *, user) -> dict[str, Any]:
     return profile if can_see_contacts(user) else normalize.masked(profile)
 
 
-def customer_keys(profile: dict[str, Any]) -> list[str]:
+def customer_keys(profile: dict[str, Any], *, account) -> list[str]:
     """Every value calls or events for this customer may be filed under."""
-    keys = [profile.get(k) for k in ("profile_id", "customer_id", "email", "phone")]
-    return [str(k)[:64] for k in dict.fromkeys(keys) if k]
+    adapter = adapter_for(account) or ProfilesAdapter()
+    return adapter.customer_keys(profile)
 
 
 def calls_for_customer(keys: list[str], *, limit: int = 50) -> list[ApiCall]:

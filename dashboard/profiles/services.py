@@ -1,5 +1,12 @@
-"""Looking customers up across accounts, refreshing and editing one profile, and the
-access log."""
+"""Looking customers up across accounts, refreshing and editing one profile, browsing,
+and the access log.
+
+Provider behaviour comes from each provider's profiles adapter
+(``integrations/<key>/profiles.py``); this module names no provider. Look-up results
+are work rows: *claimed* by a conditional UPDATE when a task runs them, *re-queued* by
+the sweeper (``dashboard/profiles/sweeper.py``) when their task was lost, and given up
+after ``LOOKUP_MAX_ATTEMPTS`` claims.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,13 @@ import json
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import NoActiveCredential, provider_client
 from dashboard.calls.context import call_context
-from dashboard.core.queueing import enqueue_on_commit
-from dashboard.profiles import normalize
+from dashboard.core.queueing import attempts_left, claim, enqueue_on_commit
 from dashboard.profiles.cache import cache_lookup_ids, cache_upsert
 from dashboard.profiles.models import (
     OPEN_STATUSES,
@@ -21,12 +28,17 @@ from dashboard.profiles.models import (
     LookupRequest,
     LookupResult,
     ProfileAccess,
-    QueryKind,
     ResultStatus,
 )
-from dashboard.profiles.query import DIRECT, LINK, LINK_KEYS, Query, plan_for
+from dashboard.profiles.query import DIRECT, LINK, Query, adapter_for, plan_for
 from integrations import errors
-from integrations.provider import Capability
+from integrations.errors import PayloadError
+from integrations.profiles import NotSupported, Refused
+from integrations.provider import Capability, SettingsError
+
+LOOKUP_TASK = "profiles.lookup"
+# Claims of one look-up result before it is given up (a worker dying on it each time).
+LOOKUP_MAX_ATTEMPTS = 5
 
 
 class ProfileInputError(ValueError):
@@ -55,7 +67,11 @@ def access_record(*, user, action: str, subject: str, account=None) -> ProfileAc
 
 def lookup_accounts() -> list[ConnectedAccount]:
     accounts = ConnectedAccount.objects.filter(is_enabled=True).order_by("name")
-    return [a for a in accounts if a.provider_class.can(Capability.PROFILE_LOOKUP)]
+    return [
+        a
+        for a in accounts
+        if a.provider_class.can(Capability.PROFILE_LOOKUP) and adapter_for(a) is not None
+    ]
 
 
 @transaction.atomic
@@ -65,8 +81,6 @@ def lookup_start(*, query: Query, actor=None) -> LookupRequest:
     Accounts that can search this kind of query get a task (after commit); those that
     need a key another provider finds wait for it; the rest are marked skipped.
     """
-    from dashboard.profiles.tasks import run_lookup_result
-
     request = LookupRequest.objects.create(query=query.value, kind=query.kind, requested_by=actor)
     queued: list[int] = []
     for account in lookup_accounts():
@@ -95,27 +109,31 @@ def lookup_start(*, query: Query, actor=None) -> LookupRequest:
             )
     access_record(user=actor, action=AccessAction.SEARCH, subject=query.value)
     for pk in queued:
-        enqueue_on_commit(run_lookup_result, pk)
+        enqueue_on_commit(LOOKUP_TASK, pk)
     if not queued:
         _release_waiting(request)
     return request
 
 
 def _searchable_now(account: ConnectedAccount, query: Query) -> bool:
-    """Octy has no search by email or phone: only when the local cache knows the
-    customer can it be asked directly; otherwise it waits for a linked customer_id."""
-    if account.provider == "octy" and query.kind in (QueryKind.EMAIL, QueryKind.PHONE):
+    """A provider that answers some kinds only through the local cache is asked
+    directly when the cache knows the customer; otherwise it waits for a linked key."""
+    if query.kind in adapter_for(account).cache_searched_kinds:
         return bool(cache_lookup_ids(account=account, field=query.kind, value=query.value))
     return True
 
 
-def lookup_result_run(*, result_id: int, reclaim: bool = False) -> LookupResult:
+def lookup_result_run(*, result_id: int, retrying: bool = False) -> LookupResult:
     """Run one account's look-up. Idempotent: only a pending result is claimed
-    (``reclaim``: also a running one, when this is the retry of a run that failed)."""
-    # Claimed with a conditional UPDATE: a redelivered task finds it taken.
-    claimable = (ResultStatus.PENDING, ResultStatus.RUNNING) if reclaim else (ResultStatus.PENDING,)
-    claimed = LookupResult.objects.filter(pk=result_id, status__in=claimable).update(
-        status=ResultStatus.RUNNING
+    (``retrying``: also a running one, the row this task's failed run had claimed)."""
+    claimable = (
+        (ResultStatus.PENDING, ResultStatus.RUNNING) if retrying else (ResultStatus.PENDING,)
+    )
+    # A redelivered or re-queued task finds the row claimed and does nothing.
+    claimed = claim(
+        LookupResult.objects.filter(pk=result_id, status__in=claimable),
+        status=ResultStatus.RUNNING,
+        attempts=F("attempts") + 1,
     )
     result = LookupResult.objects.select_related("request", "account").get(pk=result_id)
     if not claimed:
@@ -125,26 +143,10 @@ def lookup_result_run(*, result_id: int, reclaim: bool = False) -> LookupResult:
     if result.linked_key:
         kind, _, value = result.linked_key.partition(":")
     outcome: dict[str, Any] = {}
-    with call_context(subject_type="profile", subject_id=subject_key(value)):
-        try:
-            profiles, matching = lookup_in_account(result.account, kind, value)
-        except errors.AmbiguousMatch as exc:
-            outcome = {"status": ResultStatus.AMBIGUOUS, "problem": exc.problem.to_dict()}
-        except errors.NotFound:
-            outcome = {"status": ResultStatus.NOT_FOUND}
-        except errors.ProviderError as exc:
-            outcome = {"status": ResultStatus.FAILED, "problem": exc.problem.to_dict()}
-        except (NoActiveCredential, ValueError) as exc:
-            problem = errors.Problem.build(
-                result.account.provider, errors.CONFIGURATION, detail=str(exc)
-            )
-            outcome = {"status": ResultStatus.FAILED, "problem": problem.to_dict()}
-        else:
-            outcome = {
-                "status": ResultStatus.FOUND if profiles else ResultStatus.NOT_FOUND,
-                "profiles": profiles,
-                "matching": matching,
-            }
+    if not attempts_left(result.attempts - 1, cap=LOOKUP_MAX_ATTEMPTS):
+        outcome = {"status": ResultStatus.FAILED, "problem": _gave_up(result)}
+    else:
+        outcome = _look_up(result.account, kind, value)
     now = timezone.now()
     if outcome.get("profiles"):
         cache_upsert(account=result.account, profiles=outcome["profiles"], fetched_at=now)
@@ -161,43 +163,53 @@ def lookup_result_run(*, result_id: int, reclaim: bool = False) -> LookupResult:
     return result
 
 
+def _gave_up(result: LookupResult) -> dict[str, Any]:
+    detail = f"Gave up after {result.attempts - 1} attempts that each stopped before finishing."
+    return errors.Problem.build(result.account.provider, errors.UNKNOWN, detail=detail).to_dict()
+
+
+def _look_up(account: ConnectedAccount, kind: str, value: str) -> dict[str, Any]:
+    """The outcome of one account's look-up: status, and profiles or a problem."""
+    with call_context(subject_type="profile", subject_id=subject_key(value)):
+        try:
+            profiles, matching = lookup_in_account(account, kind, value)
+        except errors.AmbiguousMatch as exc:
+            return {"status": ResultStatus.AMBIGUOUS, "problem": exc.problem.to_dict()}
+        except errors.NotFound:
+            return {"status": ResultStatus.NOT_FOUND}
+        except errors.ProviderError as exc:
+            return {"status": ResultStatus.FAILED, "problem": exc.problem.to_dict()}
+        except (NoActiveCredential, SettingsError, PayloadError, NotSupported) as exc:
+            problem = errors.Problem.build(account.provider, errors.CONFIGURATION, detail=str(exc))
+            return {"status": ResultStatus.FAILED, "problem": problem.to_dict()}
+    return {
+        "status": ResultStatus.FOUND if profiles else ResultStatus.NOT_FOUND,
+        "profiles": profiles,
+        "matching": matching,
+    }
+
+
 def lookup_in_account(account: ConnectedAccount, kind: str, value: str) -> tuple[list[dict], str]:
-    """(normalized profiles, how they were matched) from one account."""
+    """(normalized profiles, how they were matched) from one account.
+
+    Raises ProviderError, PayloadError, or NotSupported for a provider without look-up.
+    """
+    adapter = adapter_for(account)
+    if adapter is None:
+        raise NotSupported(f"{account.provider_label} cannot look profiles up")
     client = provider_client(account)
-    if account.provider == "octy":
-        if kind in (QueryKind.OCTY_ID, "customer_id"):
-            # providers/octy.md: endpoints — GET profiles?ids=
-            profiles = client.get_profiles([value])
-            return [normalize.from_octy(p) for p in profiles], f"{kind} {value}"
-        ids = cache_lookup_ids(account=account, field=kind, value=value)
-        if not ids:
-            return [], f"{kind} (not in the local cache: sync this account, or search by id)"
-        profiles = client.get_profiles(ids[:100])
-        return [normalize.from_octy(p) for p in profiles], f"{kind} via the local cache"
-    if account.provider == "altcraft":
-        # providers/altcraft.md: profile methods — get with the right `matching`.
-        if kind == QueryKind.EMAIL:
-            profile = client.get_profile("email", value)
-        elif kind == QueryKind.PHONE:
-            profile = client.get_profile("phone", value)
-        elif kind == QueryKind.ALTCRAFT_ID:
-            profile = client.get_profile("profile_id", value)
-        else:
-            profile = client.get_profile("custom", value, field_name="customer_id")
-            kind = "customer_id"
-        return [normalize.from_altcraft(profile)], f"{kind} {value}"
-    if account.provider == "croct":
-        # providers/croct.md: export — /export/user/{id}, 404 when unknown.
-        user = client.export_user(value)
-        return [normalize.from_croct(user)], f"Croct user id {value}"
-    raise ValueError(f"{account.provider} cannot look profiles up")
+    found = adapter.look_up(
+        client,
+        kind,
+        value,
+        cached_ids=lambda field, v: cache_lookup_ids(account=account, field=field, value=v),
+    )
+    return found.profiles, found.matching
 
 
 def _release_waiting(request: LookupRequest) -> None:
     """Hand waiting results a key found by a finished one, or close them when no
     open result is left that could still find one."""
-    from dashboard.profiles.tasks import run_lookup_result
-
     results = list(LookupResult.objects.filter(request=request).select_related("account"))
     waiting = [r for r in results if r.status == ResultStatus.WAITING]
     if not waiting:
@@ -211,20 +223,22 @@ def _release_waiting(request: LookupRequest) -> None:
                 if profile.get(name):
                     keys.append((name, str(profile[name]), r.account.name))
     for r in waiting:
-        usable = [k for k in keys if k[0] in LINK_KEYS.get(r.account.provider, ())]
-        usable.sort(key=lambda k: LINK_KEYS[r.account.provider].index(k[0]))
+        link_keys = adapter_for(r.account).link_keys
+        usable = [k for k in keys if k[0] in link_keys]
+        usable.sort(key=lambda k: link_keys.index(k[0]))
         if usable:
             name, value, source = usable[0]
-            # Conditional: two finishing results may both try to release this one.
-            updated = LookupResult.objects.filter(pk=r.pk, status=ResultStatus.WAITING).update(
+            # Claimed: two finishing results may both try to release this one.
+            released = claim(
+                LookupResult.objects.filter(pk=r.pk, status=ResultStatus.WAITING),
                 status=ResultStatus.PENDING,
                 linked_key=f"{name}:{value}",
                 linked_from=source,
                 matching=f"{name} {value} (linked from {source})",
                 note="",
             )
-            if updated:
-                enqueue_on_commit(run_lookup_result, r.pk)
+            if released:
+                enqueue_on_commit(LOOKUP_TASK, r.pk)
     still_open = LookupResult.objects.filter(
         request=request, status__in=(ResultStatus.PENDING, ResultStatus.RUNNING)
     ).exists()
@@ -246,30 +260,25 @@ def lookup_is_done(request: LookupRequest) -> bool:
 def profile_fetch(*, account: ConnectedAccount, profile_id: str) -> dict[str, Any] | None:
     """The live profile from the provider (and into the cache), or None when gone.
 
-    Raises ProviderError when the provider fails.
+    Raises ProviderError when the provider fails, ProfileInputError when the account
+    holds no profiles.
     """
+    adapter = adapter_for(account)
+    if adapter is None or not account.provider_class.can(Capability.PROFILE_LOOKUP):
+        raise ProfileInputError("account", "this provider holds no profiles")
     client = provider_client(account)
     with call_context(subject_type="profile", subject_id=subject_key(profile_id)):
         try:
-            if account.provider == "octy":
-                found = [normalize.from_octy(p) for p in client.get_profiles([profile_id])]
-            elif account.provider == "altcraft":
-                found = [normalize.from_altcraft(client.get_profile("profile_id", profile_id))]
-            elif account.provider == "croct":
-                found = [normalize.from_croct(client.export_user(profile_id))]
-            else:
-                raise ProfileInputError("account", "this provider holds no profiles")
+            found = adapter.fetch(client, profile_id)
         except errors.NotFound:
-            found = []
-        except ProfileInputError:
-            raise
-        except ValueError:
-            # An id the provider's own rules refuse (PayloadError) names no profile.
-            found = []
-    if not found:
+            found = None
+        except PayloadError:
+            # An id the provider's own rules refuse names no profile.
+            found = None
+    if found is None:
         return None
-    cache_upsert(account=account, profiles=found[:1], fetched_at=timezone.now())
-    return found[0]
+    cache_upsert(account=account, profiles=[found], fetched_at=timezone.now())
+    return found
 
 
 # --- edit ---------------------------------------------------------------------------
@@ -299,59 +308,22 @@ def profile_set_attribute(
     """
     parsed = _parse_value(value)
     name = (name or "").strip()
-    outcome: dict[str, Any] = {"ok": True, "failed": [], "duplicate": False, "duplicate_key": ""}
+    adapter = adapter_for(account)
     with call_context(subject_type="profile", subject_id=subject_key(profile_id)):
         client = provider_client(account)
+        if adapter is None or not account.provider_class.can(Capability.PROFILE_WRITE):
+            raise ProfileInputError("account", f"{account.provider_label} profiles are read-only")
         try:
-            if account.provider == "octy":
-                outcome.update(_octy_set(client, profile_id, name, parsed))
-            elif account.provider == "altcraft":
-                outcome.update(_altcraft_set(client, profile_id, name, parsed))
-            else:
-                raise ProfileInputError(
-                    "account", f"{account.provider_label} profiles are read-only"
-                )
-        except ProfileInputError:
-            raise
-        except ValueError as exc:  # a PayloadError about the profile id
+            written = adapter.set_attribute(client, profile_id, name, parsed)
+        except Refused as exc:
+            raise ProfileInputError(exc.field, exc.message) from None
+        except PayloadError as exc:  # about the profile id
             raise ProfileInputError("profile", str(exc)) from None
+    outcome = written.as_outcome()
     access_record(user=actor, action=AccessAction.EDIT, subject=profile_id, account=account)
     if outcome["ok"]:
         outcome["profile"] = profile_fetch(account=account, profile_id=profile_id)
     return outcome
-
-
-def _octy_set(client, profile_id: str, name: str, value: Any) -> dict[str, Any]:
-    from integrations.octy import payloads as octy
-
-    key = name.removeprefix("profile_data.")
-    if not key:
-        raise ProfileInputError("name", "is required")
-    current = client.get_profiles([profile_id])
-    if not current:
-        raise ProfileInputError("profile", "Octy no longer has this profile")
-    # profiles/update replaces profile_data as a whole: send it back with the change.
-    data = {**current[0].profile_data, key: value}
-    problem = octy.attributes_problem(data)
-    if problem is not None:
-        raise ProfileInputError("value", f"{problem[0] or key}: {problem[1]}")
-    try:
-        result = client.update_profiles([octy.ProfileUpdate(profile_id, profile_data=data)])
-    except octy.PayloadError as exc:
-        raise ProfileInputError(exc.field, str(exc)) from None
-    failed = [{"identifier": f.identifier, "error_message": f.error_message} for f in result.failed]
-    return {"ok": not failed, "failed": failed}
-
-
-def _altcraft_set(client, profile_id: str, name: str, value: Any) -> dict[str, Any]:
-    from integrations.altcraft.payloads import PayloadError, clean_data
-
-    try:
-        data = clean_data({name: value}, required=True)
-        result = client.update_profile("profile_id", profile_id, data)
-    except PayloadError as exc:
-        raise ProfileInputError(exc.field, str(exc)) from None
-    return {"ok": True, "duplicate": result.duplicate, "duplicate_key": result.duplicate_key or ""}
 
 
 # --- browse -------------------------------------------------------------------------
@@ -362,34 +334,18 @@ def browse_page(
 ) -> dict[str, Any]:
     """One page of the account's profiles straight from the provider (and into the
     cache): ``{"profiles", "cursor", "next_cursor"}``. Raises ProviderError."""
-    from dashboard.profiles.jobs import JobInputError, clean_sync_filters
-
+    adapter = adapter_for(account)
+    if adapter is None or not account.provider_class.can(Capability.PROFILE_BROWSE):
+        raise ProfileInputError("account", f"{account.provider_label} cannot list profiles")
     try:
-        filters = clean_sync_filters(account.provider, filters or {})
-    except JobInputError as exc:
-        raise ProfileInputError(exc.field, str(exc)) from None
+        filters = adapter.clean_filters(filters or {})
+    except PayloadError as exc:
+        raise ProfileInputError(exc.field, exc.message) from None
     client = provider_client(account)
     with call_context(subject_type="profile_browse", subject_id=account.pk):
         try:
-            return _browse(client, account, cursor, filters)
-        except ProfileInputError:
-            raise
-        except ValueError as exc:  # a cursor the provider's rules refuse
+            page = adapter.browse_page(client, cursor, filters)
+        except PayloadError as exc:  # a cursor the provider's rules refuse
             raise ProfileInputError("cursor", str(exc)) from None
-
-
-def _browse(client, account: ConnectedAccount, cursor: str, filters: dict) -> dict[str, Any]:
-    if account.provider == "octy":
-        # providers/octy.md: pagination — header cursor; the exhausted 400 is the end.
-        page = client.profiles_page(cursor or "0", **filters)
-        profiles = [normalize.from_octy(p) for p in page.profiles]
-        next_cursor = page.next_cursor
-    elif account.provider == "altcraft":
-        # providers/altcraft.md: list — from_id is the previous page's last id.
-        page = client.list_profiles(cursor or None, limit=50)
-        profiles = [normalize.from_altcraft(p) for p in page.profiles]
-        next_cursor = page.next_from_id
-    else:
-        raise ProfileInputError("account", f"{account.provider_label} cannot list profiles")
-    cache_upsert(account=account, profiles=profiles, fetched_at=timezone.now())
-    return {"profiles": profiles, "cursor": cursor, "next_cursor": next_cursor}
+        cache_upsert(account=account, profiles=page.profiles, fetched_at=timezone.now())
+    return {"profiles": page.profiles, "cursor": cursor, "next_cursor": page.next_cursor}

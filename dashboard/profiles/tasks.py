@@ -1,15 +1,17 @@
-"""Thin tasks: load by id, call one service.
+"""Thin tasks: load by id, call one service (tasks import services, never the reverse:
+services enqueue these by name through ``core.queueing``).
 
 A database error (a deadlock, SQLite's "database is locked") is retried with backoff;
-the retry may take over the row its failed run had claimed (``reclaim``), which is
+the retry may take back the row its failed run had claimed (``retrying``), which is
 safe because every step stores its progress with the cursor in one transaction.
 """
 
 from celery import shared_task
 from django.db import OperationalError
 
-from dashboard.profiles.jobs import export_run, sweep_stalled, sync_run
-from dashboard.profiles.services import lookup_result_run
+from dashboard.profiles.exports import EXPORT_TASK, export_run
+from dashboard.profiles.services import LOOKUP_TASK, lookup_result_run
+from dashboard.profiles.sync import SYNC_TASK, sync_run
 
 RETRY_DATABASE_ERRORS = {
     "bind": True,
@@ -21,21 +23,16 @@ RETRY_DATABASE_ERRORS = {
 }
 
 
-@shared_task(name="profiles.lookup", **RETRY_DATABASE_ERRORS)
+@shared_task(name=LOOKUP_TASK, **RETRY_DATABASE_ERRORS)
 def run_lookup_result(self, result_id: int) -> str:
-    return lookup_result_run(result_id=result_id, reclaim=self.request.retries > 0).status
+    return lookup_result_run(result_id=result_id, retrying=self.request.retries > 0).status
 
 
-@shared_task(name="profiles.sync", **RETRY_DATABASE_ERRORS)
+@shared_task(name=SYNC_TASK, **RETRY_DATABASE_ERRORS)
 def run_sync_job(self, job_id: int) -> str:
-    return sync_run(job_id=job_id, reclaim=self.request.retries > 0).status
+    return sync_run(job_id=job_id, retrying=self.request.retries > 0).status
 
 
-@shared_task(name="profiles.export", **RETRY_DATABASE_ERRORS)
+@shared_task(name=EXPORT_TASK, **RETRY_DATABASE_ERRORS)
 def run_export_job(self, job_id: int) -> str:
-    return export_run(job_id=job_id, reclaim=self.request.retries > 0).status
-
-
-@shared_task(name="profiles.sweep_stalled")
-def sweep_stalled_work() -> dict:
-    return sweep_stalled()
+    return export_run(job_id=job_id, retrying=self.request.retries > 0).status

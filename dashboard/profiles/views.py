@@ -7,11 +7,12 @@ from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.core.params import text_param
 from dashboard.core.roles import perm
-from dashboard.profiles import jobs, selectors, services
+from dashboard.profiles import exports, jobs, selectors, services, sync
 from dashboard.profiles.cache import cache_search
 from dashboard.profiles.forms import (
     AttributeForm,
@@ -21,16 +22,24 @@ from dashboard.profiles.forms import (
     LookupForm,
 )
 from dashboard.profiles.models import AccessAction, ExportJob, LookupRequest, SyncJob
+from dashboard.profiles.query import adapter_for
 from integrations.errors import ProviderError
 from integrations.provider import Capability
 
-STOP_POLLING = 286  # htmx: stop the polling trigger
-
 
 def _poll_response(request: HttpRequest, response: HttpResponse, done: bool) -> HttpResponse:
-    if done and request.htmx:
-        response.status_code = STOP_POLLING
-    return response
+    """``response``, or the same fragment telling htmx to stop polling once done."""
+    if not (done and request.htmx):
+        return response
+    stop = HttpResponseStopPolling(response.content, content_type=response["Content-Type"])
+    if response.has_header("Vary"):
+        stop["Vary"] = response["Vary"]
+    return stop
+
+
+def _filter_form(account: ConnectedAccount, data=None) -> BrowseFilterForm:
+    adapter = adapter_for(account)
+    return BrowseFilterForm(data, filter_fields=adapter.filter_fields if adapter else ())
 
 
 # --- look-up ------------------------------------------------------------------------
@@ -79,7 +88,7 @@ def lookup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _profile_context(request, account, profile: dict | None, cached=None) -> dict:
     shown = selectors.profile_for_display(profile, user=request.user) if profile else None
-    keys = selectors.customer_keys(profile) if profile else []
+    keys = selectors.customer_keys(profile, account=account) if profile else []
     return {
         "account": account,
         "profile": shown,
@@ -179,7 +188,7 @@ def browse(request: HttpRequest, account_pk: int) -> HttpResponse:
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     if not account.provider_class.can(Capability.PROFILE_BROWSE):
         raise Http404("This account's profiles cannot be listed")
-    form = BrowseFilterForm(request.GET or None)
+    form = _filter_form(account, request.GET or None)
     cursor = text_param(request.GET.get("cursor"), 4000)
     page, problem = None, None
     filters = form.filters() if form.is_valid() else {}
@@ -246,10 +255,10 @@ def cache_list(request: HttpRequest) -> HttpResponse:
 @permission_required(perm("edit_profiles"), raise_exception=True)
 def sync_start(request: HttpRequest, account_pk: int) -> HttpResponse:
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
-    form = BrowseFilterForm(request.POST)
+    form = _filter_form(account, request.POST)
     filters = form.filters() if form.is_valid() else {}
     try:
-        job = jobs.sync_start(account=account, filters=filters, actor=request.user)
+        job = sync.sync_start(account=account, filters=filters, actor=request.user)
     except jobs.JobInputError as exc:
         messages.error(request, f"Cannot sync: {exc}")
         return redirect("profiles:browse", account_pk=account.pk)
@@ -271,9 +280,9 @@ def sync_job(request: HttpRequest, pk: int) -> HttpResponse:
 def sync_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     job = get_object_or_404(SyncJob.objects.select_related("account"), pk=pk)
     if action == "cancel":
-        job = jobs.sync_cancel(job=job)
+        job = sync.sync_cancel(job=job)
     elif action == "resume":
-        job = jobs.sync_resume(job=job)
+        job = sync.sync_resume(job=job)
     else:
         raise Http404("Unknown action")
     if request.htmx:
@@ -291,7 +300,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            job = jobs.export_start(
+            job = exports.export_start(
                 account=data["account"],
                 kind=data["kind"],
                 start_ms=form.to_ms(data.get("start")),
@@ -306,7 +315,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
             services.access_record(
                 user=request.user,
                 action=AccessAction.EXPORT,
-                subject=f"croct {job.kind} export {job.pk}",
+                subject=f"{job.account.provider} {job.kind} export {job.pk}",
                 account=job.account,
             )
             return redirect("profiles:exports")
@@ -331,9 +340,9 @@ def export_job(request: HttpRequest, pk: int) -> HttpResponse:
 def export_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     job = get_object_or_404(ExportJob.objects.select_related("account"), pk=pk)
     if action == "cancel":
-        job = jobs.export_cancel(job=job)
+        job = exports.export_cancel(job=job)
     elif action == "resume":
-        job = jobs.export_resume(job=job)
+        job = exports.export_resume(job=job)
     else:
         raise Http404("Unknown action")
     if request.htmx:
@@ -345,14 +354,14 @@ def export_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @permission_required(perm("export_data"), raise_exception=True)
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ExportJob.objects.select_related("account"), pk=pk)
-    path = jobs.export_path(job)
+    path = exports.export_path(job)
     # A running job may be in the middle of writing a page: download once it stopped.
     if not job.file_name or not job.is_done or not path.exists():
         raise Http404("The export file is not there")
     services.access_record(
         user=request.user,
         action=AccessAction.DOWNLOAD,
-        subject=f"croct {job.kind} export {job.pk}",
+        subject=f"{job.account.provider} {job.kind} export {job.pk}",
         account=job.account,
     )
     handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it

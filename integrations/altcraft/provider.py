@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from integrations.altcraft.client import FORMATS, AltcraftClient
+from integrations.altcraft.profiles import AltcraftProfiles
 from integrations.http import ProviderSession
 from integrations.provider import (
     Capability,
@@ -76,6 +77,7 @@ class AltcraftProvider(Provider):
         }
     )
     sandbox_module = "integrations.altcraft.sandbox"
+    profiles = AltcraftProfiles()
 
     @classmethod
     def make_client(

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from integrations.croct import tokens
 from integrations.croct.client import CroctClient, api_key_id
 from integrations.croct.events import CroctEvents
+from integrations.croct.profiles import CroctProfiles
 from integrations.http import ProviderSession
 from integrations.provider import Capability, Field, Provider, clean_uuid
 
@@ -68,6 +69,7 @@ class CroctProvider(Provider):
         }
     )
     sandbox_module = "integrations.croct.sandbox"
+    profiles = CroctProfiles()
 
     @classmethod
     def secret_values(cls, secrets: Mapping[str, str]) -> list[str]:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from integrations.http import ProviderSession
 from integrations.octy.client import OctyClient, basic_token
 from integrations.octy.events import OctyEvents
+from integrations.octy.profiles import OctyProfiles
 from integrations.provider import Capability, Field, Provider, SettingsError
 from integrations.provider import clean_base_url as clean_any_base_url
 
@@ -92,6 +93,7 @@ class OctyProvider(Provider):
         }
     )
     sandbox_module = "integrations.octy.sandbox"
+    profiles = OctyProfiles()
 
     @classmethod
     def secret_values(cls, secrets: Mapping[str, str]) -> list[str]:

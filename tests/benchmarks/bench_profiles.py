@@ -53,7 +53,7 @@ class RssSampler:
 def _bench_sync(settings, budget: Budget) -> tuple[Result, object]:
     from dashboard.accounts.models import ConnectedAccount
     from dashboard.accounts.services import account_connect
-    from dashboard.profiles import jobs
+    from dashboard.profiles import sync
     from dashboard.profiles.models import CachedProfile
     from integrations.octy import sandbox as octy_sandbox
     from integrations.sandbox import serve
@@ -71,24 +71,24 @@ def _bench_sync(settings, budget: Budget) -> tuple[Result, object]:
     )
     settings.PROFILES_RATE_LIMITS = {}
     sampler = RssSampler()
-    real_page = jobs._sync_page
+    real_page = sync._sync_page
 
-    def sampled_page(client, provider, job):
+    def sampled_page(client, adapter, job):
         sampler.sample()
-        return real_page(client, provider, job)
+        return real_page(client, adapter, job)
 
-    jobs._sync_page = sampled_page
+    sync._sync_page = sampled_page
     try:
-        job = jobs.sync_start(account=account)
+        job = sync.sync_start(account=account)
         started = time.perf_counter()
         # The job runs in slices (as on a worker); here each slice runs in this process.
         while not job.is_done and not budget.exhausted:
-            job = jobs.sync_run(job_id=job.pk, slice_seconds=3600)
+            job = sync.sync_run(job_id=job.pk, slice_seconds=3600)
             if job.status == "pending":
                 continue
         elapsed = time.perf_counter() - started
     finally:
-        jobs._sync_page = real_page
+        sync._sync_page = real_page
         running.stop()
     synced = CachedProfile.objects.filter(account=account).count()
     rate = job.profiles_synced / elapsed
@@ -155,7 +155,7 @@ def _bench_search(account, budget: Budget) -> Result:
 def _bench_export(settings, budget: Budget) -> Result:
     from dashboard.accounts.models import ConnectedAccount
     from dashboard.accounts.services import account_connect
-    from dashboard.profiles import jobs
+    from dashboard.profiles import exports
     from integrations.croct import sandbox as croct_sandbox
     from integrations.sandbox import serve
 
@@ -173,26 +173,26 @@ def _bench_export(settings, budget: Budget) -> Result:
     settings.PROFILES_EXPORT_DIR = folder
     settings.PROFILES_EXPORT_PAGE_SIZE = 1000
     sampler = RssSampler()
-    real_page = jobs._export_page
+    real_page = exports._export_page
 
     def sampled_page(client, job, cursor):
         sampler.sample()
         return real_page(client, job, cursor)
 
-    jobs._export_page = sampled_page
+    exports._export_page = sampled_page
     try:
         start = app.export.t0
-        job = jobs.export_start(
+        job = exports.export_start(
             account=account, kind="events", start_ms=start, end_ms=start + 31 * 86_400_000
         )
         started = time.perf_counter()
         while not job.is_done and not budget.exhausted:
-            job = jobs.export_run(job_id=job.pk, slice_seconds=3600)
+            job = exports.export_run(job_id=job.pk, slice_seconds=3600)
         elapsed = time.perf_counter() - started
     finally:
-        jobs._export_page = real_page
+        exports._export_page = real_page
         running.stop()
-    size = jobs.export_path(job).stat().st_size
+    size = exports.export_path(job).stat().st_size
     rate = job.items_written / elapsed
     growth = sampler.growth_after_warmup()
     for path in folder.iterdir():

@@ -114,8 +114,8 @@ def test_the_sweeper_requeues_work_left_behind(demo_account, settings):
 
     from django.utils import timezone
 
-    from dashboard.profiles.jobs import sweep_stalled
     from dashboard.profiles.models import LookupRequest, LookupResult
+    from dashboard.profiles.sweeper import sweep_stalled
 
     octy = demo_account("octy")
     old = timezone.now() - timedelta(minutes=30)

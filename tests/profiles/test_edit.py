@@ -46,7 +46,9 @@ def test_octy_refuses_an_empty_list_before_sending(demo_account, support, client
     assert sandbox["octy"].app.stats()["endpoints"].get("POST profiles/update", 0) == before
 
 
-def test_altcraft_update_and_its_duplicate_answer(demo_account, support, client_for):
+def test_an_altcraft_edit_repeated_by_hand_is_applied_again(demo_account, support, client_for):
+    """contract: Altcraft / request_id — each edit is a new request (a fresh request
+    id), so the platform applies a repeat instead of answering it as a duplicate."""
     altcraft = demo_account("altcraft")
     ada = profile_fetch(account=altcraft, profile_id=_altcraft_ada_id(altcraft))
     url = reverse("profiles:profile_edit", args=[altcraft.pk, ada["profile_id"]])
@@ -55,13 +57,29 @@ def test_altcraft_update_and_its_duplicate_answer(demo_account, support, client_
     first = client.post(url, {"name": "_city", "value": "Paris"}, headers={"HX-Request": "true"})
     again = client.post(url, {"name": "_city", "value": "Paris"}, headers={"HX-Request": "true"})
 
-    assert first.status_code == 200
-    assert 'data-testid="edit-ok"' in first.content.decode()
-    assert 'data-testid="duplicate"' not in first.content.decode()
-    assert 'data-testid="duplicate"' in again.content.decode()
-    assert "did not apply it again" in again.content.decode()
+    for response in (first, again):
+        assert response.status_code == 200
+        assert 'data-testid="edit-ok"' in response.content.decode()
+        assert 'data-testid="duplicate"' not in response.content.decode()
     refreshed = profile_fetch(account=altcraft, profile_id=ada["profile_id"])
     assert refreshed["attributes"]["_city"] == "Paris"
+
+
+def test_a_duplicate_answer_is_shown_as_not_saved(demo_account):
+    """A duplicate answer (a retry the platform had already seen) is never "Saved"."""
+    from integrations.altcraft.client import WriteResult
+    from integrations.registry import get_provider
+
+    class RepeatingClient:
+        def update_profile(self, match, profile_id, data):
+            return WriteResult(profile_id=profile_id, duplicate=True, duplicate_key="k-1")
+
+    write = get_provider("altcraft").profiles.set_attribute(
+        RepeatingClient(), "42", "_city", "Paris"
+    )
+    assert write.ok is False
+    assert write.duplicate is True
+    assert write.duplicate_key == "k-1"
 
 
 def test_altcraft_validation_refuses_an_unknown_system_field(demo_account, support, client_for):

@@ -7,7 +7,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from dashboard.profiles import jobs
+from dashboard.profiles import exports
+from dashboard.profiles.jobs import JobInputError
 from dashboard.profiles.models import ExportJob
 from integrations.sandbox import Fault
 from tests.conftest import wait_for
@@ -29,7 +30,7 @@ def _window(sandbox):
 
 
 def _lines(job):
-    return [json.loads(line) for line in jobs.export_path(job).read_text().splitlines()]
+    return [json.loads(line) for line in exports.export_path(job).read_text().splitlines()]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -38,7 +39,7 @@ def test_worker_exports_every_event_of_the_window_to_json_lines(
 ):
     settings.PROFILES_JOB_SLICE_SECONDS = 0
     start, end = _window(sandbox)
-    job = jobs.export_start(account=croct, kind="events", start_ms=start, end_ms=end)
+    job = exports.export_start(account=croct, kind="events", start_ms=start, end_ms=end)
 
     wait_for(tolerant(lambda: ExportJob.objects.get(pk=job.pk).is_done), timeout=90)
 
@@ -54,10 +55,10 @@ def test_worker_exports_every_event_of_the_window_to_json_lines(
 @pytest.mark.django_db
 def test_event_types_filter_the_export(croct, sandbox):
     start, end = _window(sandbox)
-    job = jobs.export_start(
+    job = exports.export_start(
         account=croct, kind="events", start_ms=start, end_ms=end, event_types=["orderPlaced"]
     )
-    job = jobs.export_run(job_id=job.pk)
+    job = exports.export_run(job_id=job.pk)
     items = _lines(job)
     assert job.status == "done"
     assert items
@@ -67,8 +68,8 @@ def test_event_types_filter_the_export(croct, sandbox):
 @pytest.mark.django_db
 def test_a_failed_export_resumes_from_its_cursor_without_duplicates(croct, sandbox, monkeypatch):
     start, end = _window(sandbox)
-    job = jobs.export_start(account=croct, kind="events", start_ms=start, end_ms=end)
-    real_page = jobs._export_page
+    job = exports.export_start(account=croct, kind="events", start_ms=start, end_ms=end)
+    real_page = exports._export_page
     calls = []
 
     def page_then_break(client, running, cursor):
@@ -77,15 +78,15 @@ def test_a_failed_export_resumes_from_its_cursor_without_duplicates(croct, sandb
             sandbox["croct"].app.faults.add(Fault(kind="status", status=503))
         return real_page(client, running, cursor)
 
-    monkeypatch.setattr(jobs, "_export_page", page_then_break)
-    job = jobs.export_run(job_id=job.pk)
+    monkeypatch.setattr(exports, "_export_page", page_then_break)
+    job = exports.export_run(job_id=job.pk)
     assert job.status == "failed"
     assert job.items_written == 600
     saved_cursor = job.cursor
 
     sandbox["croct"].app.faults.clear()
-    jobs.export_resume(job=job)
-    job = jobs.export_run(job_id=job.pk)
+    exports.export_resume(job=job)
+    job = exports.export_run(job_id=job.pk)
 
     items = _lines(job)
     assert job.status == "done"
@@ -97,18 +98,18 @@ def test_a_failed_export_resumes_from_its_cursor_without_duplicates(croct, sandb
 @pytest.mark.django_db
 def test_incremental_export_continues_where_the_last_one_stopped(croct, sandbox):
     start, end = _window(sandbox)
-    first = jobs.export_run(
-        job_id=jobs.export_start(
+    first = exports.export_run(
+        job_id=exports.export_start(
             account=croct, kind="users", start_ms=start, end_ms=start + 10 * DAY
         ).pk
     )
     assert first.status == "done"
-    second = jobs.export_start(
+    second = exports.export_start(
         account=croct, kind="users", start_ms=None, end_ms=end, incremental=True
     )
     assert second.start_ms == first.end_ms
-    with pytest.raises(jobs.JobInputError):
-        jobs.export_start(
+    with pytest.raises(JobInputError):
+        exports.export_start(
             account=croct, kind="sessions", start_ms=None, end_ms=end, incremental=True
         )
 
@@ -120,8 +121,8 @@ def test_only_admins_download_and_the_download_is_logged(
     from dashboard.profiles.models import ProfileAccess
 
     start, end = _window(sandbox)
-    job = jobs.export_run(
-        job_id=jobs.export_start(account=croct, kind="sessions", start_ms=start, end_ms=end).pk
+    job = exports.export_run(
+        job_id=exports.export_start(account=croct, kind="sessions", start_ms=start, end_ms=end).pk
     )
     url = reverse("profiles:export_download", args=[job.pk])
 

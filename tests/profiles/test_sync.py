@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dashboard.calls.models import ApiCall
-from dashboard.profiles import jobs
+from dashboard.profiles import sync
+from dashboard.profiles.jobs import JobInputError
 from dashboard.profiles.models import CachedProfile, SyncJob
 from dashboard.profiles.ratelimit import TokenBucket
 from integrations.sandbox import Fault
@@ -35,7 +36,7 @@ def test_worker_syncs_every_octy_profile_to_the_end_of_data_400(
 ):
     settings.PROFILES_JOB_SLICE_SECONDS = 0  # one page per slice: slices chain on
     octy = demo_account("octy")
-    job = jobs.sync_start(account=octy)
+    job = sync.sync_start(account=octy)
 
     wait_for(tolerant(lambda: SyncJob.objects.get(pk=job.pk).is_done), timeout=60)
 
@@ -54,18 +55,18 @@ def test_worker_syncs_every_octy_profile_to_the_end_of_data_400(
 @pytest.mark.django_db
 def test_a_failed_sync_resumes_from_its_last_cursor(small_octy, demo_account, monkeypatch):
     octy = demo_account("octy")
-    job = jobs.sync_start(account=octy)
-    real_page = jobs._sync_page
+    job = sync.sync_start(account=octy)
+    real_page = sync._sync_page
     pages = []
 
-    def page_then_break(client, provider, job):
+    def page_then_break(client, adapter, job):
         pages.append(job.cursor)
         if len(pages) == 3:
             small_octy.faults.add(Fault(kind="status", status=500))
-        return real_page(client, provider, job)
+        return real_page(client, adapter, job)
 
-    monkeypatch.setattr(jobs, "_sync_page", page_then_break)
-    job = jobs.sync_run(job_id=job.pk)
+    monkeypatch.setattr(sync, "_sync_page", page_then_break)
+    job = sync.sync_run(job_id=job.pk)
 
     assert job.status == "failed"
     assert job.problem["kind"] == "unavailable"
@@ -73,8 +74,8 @@ def test_a_failed_sync_resumes_from_its_last_cursor(small_octy, demo_account, mo
     assert job.profiles_synced == 200
 
     small_octy.faults.clear()
-    jobs.sync_resume(job=job)
-    job = jobs.sync_run(job_id=job.pk)
+    sync.sync_resume(job=job)
+    job = sync.sync_run(job_id=job.pk)
 
     assert job.status == "done"
     assert job.profiles_synced == 450
@@ -86,28 +87,28 @@ def test_a_failed_sync_resumes_from_its_last_cursor(small_octy, demo_account, mo
 @pytest.mark.django_db
 def test_cancel_stops_before_the_next_page(small_octy, demo_account, monkeypatch):
     octy = demo_account("octy")
-    job = jobs.sync_start(account=octy)
-    real_page = jobs._sync_page
+    job = sync.sync_start(account=octy)
+    real_page = sync._sync_page
 
-    def page_then_cancel(client, provider, running):
-        result = real_page(client, provider, running)
-        jobs.sync_cancel(job=SyncJob.objects.get(pk=running.pk))
+    def page_then_cancel(client, adapter, running):
+        result = real_page(client, adapter, running)
+        sync.sync_cancel(job=SyncJob.objects.get(pk=running.pk))
         return result
 
-    monkeypatch.setattr(jobs, "_sync_page", page_then_cancel)
-    job = jobs.sync_run(job_id=job.pk)
+    monkeypatch.setattr(sync, "_sync_page", page_then_cancel)
+    job = sync.sync_run(job_id=job.pk)
 
     assert job.status == "cancelled"
     assert job.profiles_synced == 100
     assert job.cursor == "100"
-    assert jobs.sync_resume(job=job).status == "pending"
+    assert sync.sync_resume(job=job).status == "pending"
 
 
 @pytest.mark.django_db
 def test_a_429_is_waited_out_for_its_retry_after(small_octy, demo_account):
     small_octy.faults.add(Fault(kind="rate_limit", count=2, retry_after=0.1))
     octy = demo_account("octy")
-    job = jobs.sync_run(job_id=jobs.sync_start(account=octy).pk)
+    job = sync.sync_run(job_id=sync.sync_start(account=octy).pk)
 
     assert job.status == "done"
     assert job.profiles_synced == 450
@@ -119,7 +120,7 @@ def test_requests_are_paced_at_the_configured_rate(small_octy, demo_account, set
     settings.PROFILES_RATE_LIMITS = {"octy": 600}  # one request per 100 ms
     settings.PROFILES_RATE_BURST = 1
     octy = demo_account("octy")
-    job = jobs.sync_run(job_id=jobs.sync_start(account=octy).pk)
+    job = sync.sync_run(job_id=sync.sync_start(account=octy).pk)
 
     assert job.status == "done"
     starts = list(
@@ -156,7 +157,7 @@ def test_sync_against_the_real_octy_limit_never_meets_a_429(octy_sandbox, demo_a
     settings.PROFILES_RATE_LIMITS = {"octy": 4}
     settings.PROFILES_RATE_BURST = 4
     octy = demo_account("octy")
-    job = jobs.sync_run(job_id=jobs.sync_start(account=octy).pk)
+    job = sync.sync_run(job_id=sync.sync_start(account=octy).pk)
 
     assert job.status == "done"
     assert job.profiles_synced == 300
@@ -166,9 +167,9 @@ def test_sync_against_the_real_octy_limit_never_meets_a_429(octy_sandbox, demo_a
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_syncs_altcraft_with_from_id(celery_worker, demo_account, sandbox, settings):
-    settings.PROFILES_ALTCRAFT_PAGE_SIZE = 1000
+    settings.PROFILES_SYNC_PAGE_SIZE = 1000
     altcraft = demo_account("altcraft")
-    job = jobs.sync_start(account=altcraft)
+    job = sync.sync_start(account=altcraft)
 
     wait_for(tolerant(lambda: SyncJob.objects.get(pk=job.pk).is_done), timeout=60)
 
@@ -182,9 +183,9 @@ def test_worker_syncs_altcraft_with_from_id(celery_worker, demo_account, sandbox
 @pytest.mark.django_db
 def test_filters_are_checked_and_sent(small_octy, demo_account):
     octy = demo_account("octy")
-    with pytest.raises(jobs.JobInputError):
-        jobs.sync_start(account=octy, filters={"churn_prob": "extreme"})
-    job = jobs.sync_run(job_id=jobs.sync_start(account=octy, filters={"churn_prob": "low"}).pk)
+    with pytest.raises(JobInputError):
+        sync.sync_start(account=octy, filters={"churn_prob": "extreme"})
+    job = sync.sync_run(job_id=sync.sync_start(account=octy, filters={"churn_prob": "low"}).pk)
     assert job.status == "done"
     assert 0 < job.profiles_synced < 450
     statuses = {p.data["attributes"]["churn_prob"] for p in CachedProfile.objects.all()}

@@ -1,7 +1,7 @@
 """Look a customer up in one account from the command line.
 
 Prints the matching profiles, or the provider's answer when there are none or several
-(Altcraft's 435). Exit status: 0 found, 1 not found, 2 ambiguous or failed.
+(an ambiguous match). Exit status: 0 found, 1 not found, 2 ambiguous or failed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from dashboard.calls.context import call_context
 from dashboard.profiles.query import UnrecognisedQuery, recognise
 from dashboard.profiles.services import lookup_in_account, subject_key
 from integrations import errors
+from integrations.errors import PayloadError
+from integrations.profiles import NotSupported
+from integrations.provider import SettingsError
 
 
 class Command(BaseCommand):
@@ -23,7 +26,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("account", help="Account name or id")
-        parser.add_argument("query", help="Email, phone, profile/customer id or Croct user id")
+        parser.add_argument(
+            "query", help="Email, phone, or a provider's profile, customer or user id"
+        )
         parser.add_argument("--json", action="store_true", dest="as_json")
 
     def handle(self, *args, account, query, as_json, **options):
@@ -48,7 +53,7 @@ class Command(BaseCommand):
                 status = "ambiguous" if exc.problem.kind == errors.AMBIGUOUS else "failed"
                 answer.update(status=status, problem=exc.problem.to_dict())
                 code = 2
-            except (NoActiveCredential, ValueError) as exc:
+            except (NoActiveCredential, SettingsError, PayloadError, NotSupported) as exc:
                 answer.update(status="failed", problem={"title": str(exc)})
                 code = 2
             else:
