@@ -90,7 +90,8 @@ def test_failure_rate_fires_over_the_percentage_with_enough_calls(email, shop):
     assert alerts_run().alerts == []  # 6 calls: too few to judge
     record(None, account=shop, count=4, at=timezone.now())
     [alert] = alerts_run().alerts
-    assert "60 %" in alert.sentence and "Shop EU" in alert.sentence
+    assert "60 %" in alert.sentence
+    assert "Shop EU" in alert.sentence
 
 
 def test_check_failing_needs_k_failures_in_a_row(email, shop):
@@ -152,7 +153,8 @@ def test_an_old_key_fires_with_its_fingerprint_only(email, shop):
     assert alerts_run().alerts == []
     Credential.objects.filter(pk=key.pk).update(created_at=timezone.now() - timedelta(days=40))
     [alert] = alerts_run().alerts
-    assert key.fingerprint in alert.sentence and "40 days" in alert.sentence
+    assert key.fingerprint in alert.sentence
+    assert "40 days" in alert.sentence
 
 
 def test_a_failed_rotation_fires(email, shop):
@@ -175,7 +177,8 @@ def test_an_ending_overlap_fires_only_while_the_old_key_serves_traffic(email, sh
     assert alerts_run().alerts == []  # not used lately: nobody depends on it
     record(None, account=shop, credential=old.fingerprint, at=timezone.now())
     [alert] = alerts_run().alerts
-    assert old.fingerprint in alert.sentence and "stops working" in alert.sentence
+    assert old.fingerprint in alert.sentence
+    assert "stops working" in alert.sentence
 
 
 def test_muted_and_snoozed_rules_stay_quiet(email, shop):
@@ -201,4 +204,5 @@ def test_alerts_carry_no_secret_nor_payload(email, shop):
     _fail(shop, status=400, path="request/invalid-payload")
     assert alerts_run().alerts
     for sentence in _sentences():
-        assert "api_key" not in sentence and "http://127.0.0.1:9" not in sentence
+        assert "api_key" not in sentence
+        assert "http://127.0.0.1:9" not in sentence

@@ -60,7 +60,8 @@ def test_it_reports_the_console_state(client, token):
     text = response.content.decode()
     families = {f.name: f for f in text_string_to_metric_families(text)}
     [depth] = families["switchyard_outbox_depth"].samples
-    assert depth.labels == {"account": "Shop EU", "provider": "croct"} and depth.value == 1
+    assert depth.labels == {"account": "Shop EU", "provider": "croct"}
+    assert depth.value == 1
     [age] = families["switchyard_outbox_oldest_pending_seconds"].samples
     assert 590 < age.value < 700
     groups = {s.labels["state"]: s.value for s in families["switchyard_error_groups"].samples}
@@ -72,6 +73,7 @@ def test_it_reports_the_console_state(client, token):
         for s in families["switchyard_provider_call_duration_seconds"].samples
         if s.name.endswith("_bucket")
     }
-    assert buckets["0.25"] == 0 and buckets["0.5"] == 3
+    assert buckets["0.25"] == 0
+    assert buckets["0.5"] == 3
     for leaked in ("SECRET-CIPHERTEXT", "ann@example.com", "customer-42", "fp_old", "127.0.0.1:9"):
         assert leaked not in text
