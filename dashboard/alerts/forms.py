@@ -14,7 +14,6 @@ PARAM_NAMES = sorted({p.name for kind in KINDS.values() for p in kind.params})
 
 class RuleForm(forms.Form):
     kind = forms.ChoiceField(choices=KIND_CHOICES, label="When")
-    destination = forms.IntegerField(required=False, widget=forms.HiddenInput)
     destinations = forms.TypedMultipleChoiceField(coerce=int, required=False, label="Send to")
     provider = forms.ChoiceField(required=False)
     account = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any account")
@@ -28,6 +27,9 @@ class RuleForm(forms.Form):
         self.fields["error_kind"].choices = [("", "Any error kind"), *sorted(KIND_LABELS.items())]
         for name in PARAM_NAMES:
             self.fields[name] = forms.IntegerField(required=False, label=name.replace("_", " "))
+
+    def param_fields(self) -> list:
+        return [self[name] for name in PARAM_NAMES]
 
     def params(self) -> dict:
         spec = {p.name for p in KINDS[self.cleaned_data["kind"]].params}

@@ -30,6 +30,9 @@ SIGNATURE_HEADER = "X-Switchyard-Signature"
 # Cloud metadata endpoints answer on link-local addresses or these names: a webhook
 # pointed there would hand the instance's credentials to whoever reads the alert.
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+# apprise schemes that post to any host the URL names (the others name a service whose
+# "host" part is a token, not an address).
+GENERIC_APPRISE_SCHEMES = {"json", "jsons", "xml", "xmls", "form", "forms", "http", "https"}
 
 
 class DestinationInvalid(ValueError):
@@ -81,7 +84,7 @@ def classify(raw: str) -> Target:
     scheme = value.split("://", 1)[0].lower()
     plugin = _apprise_plugin(value)
     if plugin is not None:
-        check_host(getattr(plugin, "host", None) or "")
+        _check_apprise_host(value)
         return Target("chat", str(plugin.service_name), value)
     if scheme not in ("http", "https"):
         raise DestinationInvalid(f"{scheme}:// is not a service apprise knows, nor http(s)")
@@ -106,6 +109,11 @@ def check_host(host: str) -> None:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if address.is_link_local or address.is_multicast or address.is_unspecified:
             raise DestinationInvalid(f"{host} resolves to {address}, which alerts may not reach")
+
+
+def _check_apprise_host(url: str) -> None:
+    if url.split("://", 1)[0].lower() in GENERIC_APPRISE_SCHEMES:
+        check_host(urlsplit(url).hostname or "")
 
 
 def last4(value: str) -> str:
@@ -176,7 +184,7 @@ def _send_apprise(target: Target, message: Message) -> Outcome:
     plugin = _apprise_plugin(target.value)
     if plugin is None:
         return Outcome(False, "apprise no longer recognises this URL", retryable=False)
-    check_host(getattr(plugin, "host", None) or "")
+    _check_apprise_host(target.value)
     # apprise's own timeouts (socket connect/read) bound the call.
     plugin.socket_connect_timeout = settings.ALERTS_SEND_TIMEOUT
     plugin.socket_read_timeout = settings.ALERTS_SEND_TIMEOUT
