@@ -65,7 +65,7 @@ def _apprise_plugin(url: str):
     import apprise
 
     # apprise logs a warning for a URL it does not know: that is the webhook case.
-    logging.getLogger("apprise").setLevel(logging.ERROR)
+    logging.getLogger("apprise").setLevel(logging.CRITICAL)
     return apprise.Apprise.instantiate(url)
 
 
