@@ -90,7 +90,10 @@ def _group_queryset(rule: AlertRule):
     qs = calls.filtered_groups(calls.GroupFilters(provider=rule.provider, account=rule.account_id))
     if rule.error_kind:
         qs = qs.filter(problem_kind=rule.error_kind)
-    return qs.exclude(state=GroupState.IGNORED)
+    # Only what a sentence and a link need: the wide problem columns stay unread.
+    return qs.exclude(state=GroupState.IGNORED).only(
+        "id", "provider", "operation", "title", "state", "regressed_at"
+    )
 
 
 def _new_group(rule: AlertRule, now: datetime) -> list[Firing]:
