@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "dashboard.previews",
     "dashboard.events",
     "dashboard.profiles",
+    "dashboard.alerts",
 ]
 
 MIDDLEWARE = [
@@ -379,6 +380,31 @@ CELERY_BEAT_SCHEDULE["fold-straggler-failures"] = {
     "task": "calls.fold_stragglers",
     "schedule": 600,
 }
+
+# --- Alerts (#18) ----------------------------------------------------------------
+# Mail for email destinations: EMAIL_URL (smtp://user:pass@host:587, smtp+tls://…);
+# the embedded default writes each message to a file under var/mail.
+vars().update(env.email_url("EMAIL_URL", default="filemail://"))
+if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # noqa: F821
+    _mail_path = EMAIL_FILE_PATH  # noqa: F821  (django-environ drops the leading "/")
+    EMAIL_FILE_PATH = str(Path("/" + _mail_path) if _mail_path else VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="switchyard@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Links in alerts point here (the console as its users reach it).
+CONSOLE_BASE_URL = env.str("CONSOLE_BASE_URL", default="http://127.0.0.1:8000")
+ALERTS_EVALUATE_SECONDS = env.int("ALERTS_EVALUATE_SECONDS", default=60)
+ALERTS_CONNECT_TIMEOUT = env.float("ALERTS_CONNECT_TIMEOUT", default=3.05)
+ALERTS_SEND_TIMEOUT = env.float("ALERTS_SEND_TIMEOUT", default=5.0)
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=5)
+ALERTS_RETRY_BASE_SECONDS = env.float("ALERTS_RETRY_BASE_SECONDS", default=30.0)
+ALERTS_RETRY_MAX_SECONDS = env.float("ALERTS_RETRY_MAX_SECONDS", default=1800.0)
+ALERTS_DELIVERY_LEASE_SECONDS = env.int("ALERTS_DELIVERY_LEASE_SECONDS", default=60)
+# More alerts than this from one rule in one pass go out as one digest.
+ALERTS_DIGEST_AFTER = env.int("ALERTS_DIGEST_AFTER", default=3)
+CELERY_BEAT_SCHEDULE["run-alerts"] = {"task": "alerts.run", "schedule": ALERTS_EVALUATE_SECONDS}
+# /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset: 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_LATENCY_SAMPLE = env.int("METRICS_LATENCY_SAMPLE", default=5000)
 
 # --- Logging ----------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard.alerts.metrics import metrics_view
 from dashboard.core import views as core_views
 
 urlpatterns = [
@@ -21,6 +22,8 @@ urlpatterns = [
     path("preview/", include("dashboard.previews.urls")),
     path("events/", include("dashboard.events.urls")),
     path("profiles/", include("dashboard.profiles.urls")),
+    path("alerts/", include("dashboard.alerts.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("django-admin/", admin.site.urls),
 ]
 

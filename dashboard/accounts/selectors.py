@@ -136,3 +136,43 @@ def errors_since_rotation(account: ConnectedAccount) -> dict | None:
     if not count:
         return None
     return {"count": count, "latest": failures.first(), "previous": previous, "active": active}
+
+
+# --- read by alerts (#18) --------------------------------------------------------------
+def failed_verifications_since(since) -> list[AccountCheck]:
+    """Verification checks of a new key that failed since ``since``, with the key and
+    its account (the key is still ``failed``: nobody retried or discarded it yet)."""
+    return list(
+        AccountCheck.objects.filter(
+            status="failed", finished_at__gte=since, credential__state=CredentialState.FAILED
+        ).select_related("credential", "account")
+    )
+
+
+def overlap_windows_ending(*, before) -> list[Credential]:
+    """Previous keys whose overlap window ends between now and ``before``, each with
+    ``last_used`` (the newest call made with it, from the call log index)."""
+    return list(
+        Credential.objects.filter(
+            state=CredentialState.PREVIOUS,
+            previous_until__gt=timezone.now(),
+            previous_until__lte=before,
+        )
+        .select_related("account")
+        .annotate(last_used=_last_used_subquery())
+    )
+
+
+def latest_check_statuses(*, limit: int) -> dict[int, tuple[ConnectedAccount, list[str]]]:
+    """For each enabled account: it and the statuses of its newest ``limit`` finished
+    checks of the active key, newest first (one indexed query per account)."""
+    found = {}
+    for account in ConnectedAccount.objects.filter(is_enabled=True):
+        statuses = list(
+            account.checks.filter(finished_at__isnull=False)
+            .exclude(credential__state__in=[CredentialState.PENDING, CredentialState.FAILED])
+            .order_by("-requested_at")
+            .values_list("status", flat=True)[:limit]
+        )
+        found[account.pk] = (account, statuses)
+    return found

@@ -15,6 +15,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Cast, Coalesce
@@ -423,3 +424,47 @@ def groups_summary(*, since: datetime) -> dict[str, list[ErrorGroup]]:
         )[:20]
     )
     return {"new": new, "regressed": regressed}
+
+
+# --- read by alerts and /metrics (#18): indexed, bounded by the window, never a scan --
+def bucket_counts_since(since: datetime) -> dict[int, int]:
+    """Occurrences per group in the hourly buckets from the hour holding ``since`` on
+    (the errbucket_hour index; the raw call log is not read)."""
+    start = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rows = (
+        ErrorGroupBucket.objects.filter(hour__gte=start)
+        .values("group_id")
+        .annotate(n=Sum("count"))
+        .values_list("group_id", "n")
+    )
+    return dict(rows)
+
+
+def account_call_counts(*, since: datetime) -> dict[int, tuple[int, int]]:
+    """``{account_id: (calls, failed)}`` since ``since``: a range of the apicall_recent
+    index, so the cost follows the window's calls, not the log's size."""
+    rows = (
+        ApiCall.objects.filter(started_at__gte=since, account_id__isnull=False)
+        .order_by()
+        .values("account_id")
+        .annotate(total=Count("id"), failed=Count("id", filter=Q(outcome=Outcome.FAILED)))
+    )
+    return {r["account_id"]: (r["total"], r["failed"]) for r in rows}
+
+
+def recent_call_durations(*, limit: int) -> list[tuple[str, float]]:
+    """``(provider, duration_ms)`` of the newest ``limit`` calls."""
+    return list(
+        ApiCall.objects.order_by("-started_at", "-id").values_list("provider", "duration_ms")[
+            :limit
+        ]
+    )
+
+
+def group_state_counts() -> dict[str, int]:
+    return dict(
+        ErrorGroup.objects.order_by()
+        .values("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )

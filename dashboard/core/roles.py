@@ -67,6 +67,8 @@ NAVIGATION = (
     NavItem("Profiles", "profiles:index", "lookup_profiles", "profiles"),
     NavItem("Errors", "calls:errors", "view_errors", "errors"),
     NavItem("Accounts", "accounts:list", "view_accounts", "accounts"),
+    # Admins manage alerts; the history page itself is open to every role (#18).
+    NavItem("Alerts", "alerts:index", "manage_accounts", "alerts"),
     NavItem("Audit", "audit:list", "view_audit", "audit"),
 )
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from dashboard.calls.models import ApiCall
@@ -230,3 +230,36 @@ def delivery_overview(*, now: datetime | None = None) -> list[dict]:
         latencies[account_id] = [(d - c).total_seconds() * 1000 for c, d in pairs if d]
         rows[account_id]["p95_ms"] = _p95(latencies[account_id])
     return sorted(rows.values(), key=lambda r: r["account"])
+
+
+# --- read by alerts and /metrics (#18) --------------------------------------------------
+def outbox_pending_by_account() -> list[dict]:
+    """Per account with events waiting (queued or being sent): ``account_id``,
+    ``account``, ``provider``, ``depth`` and ``oldest`` (created_at of the oldest)."""
+    return list(
+        OutboundEvent.objects.filter(status__in=[EventStatus.QUEUED, EventStatus.SENDING])
+        .order_by()
+        .values("account_id", "account__name", "provider")
+        .annotate(depth=Count("id"), oldest=Min("created_at"))
+    )
+
+
+def events_needing_a_person(*, since: datetime) -> list[dict]:
+    """Per account: events created since ``since`` that failed permanently or ran out
+    of retries (``count``), from the event_failures_recent partial index."""
+    return list(
+        OutboundEvent.objects.filter(status__in=FAILURE_STATUSES, created_at__gte=since)
+        .order_by()
+        .values("account_id", "account__name", "provider")
+        .annotate(count=Count("id"))
+    )
+
+
+def event_counts_by_provider(*, since: datetime) -> list[dict]:
+    """``provider``, ``status``, ``n`` for events created since ``since``."""
+    return list(
+        OutboundEvent.objects.filter(created_at__gte=since)
+        .order_by()
+        .values("provider", "status")
+        .annotate(n=Count("id"))
+    )

@@ -120,9 +120,27 @@ def test_navigation_shows_only_what_the_role_may_open(client_for, role_users):
     expected = {
         "marketer": {"Overview", "Preview", "Events", "Errors", "Accounts"},
         "support": {"Overview", "Preview", "Events", "Profiles", "Errors", "Accounts"},
-        "admin": {"Overview", "Preview", "Events", "Profiles", "Errors", "Accounts", "Audit"},
+        "admin": {
+            "Overview",
+            "Preview",
+            "Events",
+            "Profiles",
+            "Errors",
+            "Accounts",
+            "Alerts",
+            "Audit",
+        },
     }
-    all_labels = {"Overview", "Preview", "Events", "Profiles", "Errors", "Accounts", "Audit"}
+    all_labels = {
+        "Overview",
+        "Preview",
+        "Events",
+        "Profiles",
+        "Errors",
+        "Accounts",
+        "Alerts",
+        "Audit",
+    }
     for role, user in role_users.items():
         response = client_for(user).get(reverse("overview"))
         labels = {item["label"] for item in response.context["nav_items"]}

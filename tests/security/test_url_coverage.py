@@ -73,7 +73,13 @@ def _profiles() -> set[str]:
     return {resolve(url).view_name for _, url, _ in m._urls(fake)}
 
 
-ADAPTERS = (_core, _rotation, _calls, _previews, _events, _profiles)
+def _alerts() -> set[str]:
+    from tests.alerts import test_permissions as m
+
+    return {row[0] for row in (*m.GET_MATRIX, *m.POST_MATRIX)} | set(m.TOKEN_URLS)
+
+
+ADAPTERS = (_core, _rotation, _calls, _previews, _events, _profiles, _alerts)
 
 
 def covered_url_names() -> set[str]:

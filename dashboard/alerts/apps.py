@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class AlertsConfig(AppConfig):
+    name = "dashboard.alerts"
+    label = "alerts"
+    verbose_name = "Alerts"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from dashboard.alerts.delivery import deliveries_resend_waiting
+        from dashboard.alerts.models import AlertRule, Destination, GroupSnooze
+        from dashboard.core.queueing import register_sweeper
+
+        auditlog.register(AlertRule)
+        auditlog.register(GroupSnooze)
+        # The encrypted target and signing secret never go into an audit row.
+        auditlog.register(Destination, exclude_fields=["ciphertext", "signing_ciphertext"])
+        # Deliveries whose task could not be sent (broker down) are sent by core.sweep.
+        register_sweeper("alerts.deliveries")(deliveries_resend_waiting)
