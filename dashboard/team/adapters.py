@@ -3,7 +3,10 @@ recovery-code seeds encrypted with the console's field-encryption keys."""
 
 from __future__ import annotations
 
+import time
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
@@ -26,6 +29,20 @@ class StaffAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         # Staff are invited by an admin (Team page, `staff add`), never sign up.
         return False
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        """A sign-in finished within the reauthentication window counts as recent, so
+        the enrolment an admin is sent to right after signing in does not ask for the
+        password a second time; later changes to the second factor do."""
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        from allauth.account import app_settings
+        from allauth.account.internal.flows.login import get_authentication_records
+
+        request = context.request
+        records = get_authentication_records(request, request.user) if request else []
+        recent = records and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT
+        return not recent
 
     def get_login_redirect_url(self, request) -> str:
         if role_of(request.user) is None and not request.user.is_superuser:
