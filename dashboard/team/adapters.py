@@ -49,6 +49,10 @@ class StaffAccountAdapter(DefaultAccountAdapter):
             return reverse("team:awaiting_role")
         return super().get_login_redirect_url(request)
 
+    def get_signup_redirect_url(self, request) -> str:
+        # A first SSO sign-in is a sign-up for allauth.
+        return self.get_login_redirect_url(request)
+
 
 def roles_from_claims(claims: dict) -> list[str]:
     """Console roles named by the configured group claim (OIDC_ROLE_MAP)."""
