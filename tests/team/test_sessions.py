@@ -21,7 +21,8 @@ def test_a_person_sees_their_sessions_and_ends_another_one(marketer):
     laptop = _signed_in(marketer, "Laptop Firefox/140")
     phone = _signed_in(marketer, "Phone Safari/18")
     page = laptop.get(reverse("team:sessions")).content.decode()
-    assert "Laptop Firefox/140" in page and "Phone Safari/18" in page
+    assert "Laptop Firefox/140" in page
+    assert "Phone Safari/18" in page
     assert "127.0.0.1" in page
     assert "this browser" in page
     other = UserSession.objects.get(user=marketer, user_agent="Phone Safari/18")
