@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "dashboard.profiles",
     # Team and access (#19): django-allauth for the login flow, two-factor (TOTP,
     # recovery codes, WebAuthn), OIDC single sign-on and the active-sessions list.
+    "django.contrib.humanize",  # allauth's security-key list uses it
     "allauth",
     "allauth.account",
     "allauth.mfa",
