@@ -105,6 +105,16 @@ INSTALLED_APPS = [
     "dashboard.events",
     "dashboard.profiles",
     "dashboard.alerts",
+    # Team and access (#19): django-allauth for the login flow, two-factor (TOTP,
+    # recovery codes, WebAuthn), OIDC single sign-on and the active-sessions list.
+    "django.contrib.humanize",  # allauth's security-key list uses it
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
+    "dashboard.team",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +125,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # After authentication: an admin without a second factor is sent to enrol first.
+    "dashboard.team.middleware.admin_mfa_required",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -177,6 +191,15 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Logs SSO users in (allauth prefers its own backend for social logins).
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# Argon2 first; a PBKDF2 hash still verifies and is re-hashed with Argon2 on login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
@@ -381,15 +404,87 @@ CELERY_BEAT_SCHEDULE["fold-straggler-failures"] = {
     "schedule": 600,
 }
 
-# --- Alerts (#18) ----------------------------------------------------------------
-# Mail for email destinations: EMAIL_URL (smtp://user:pass@host:587, smtp+tls://…);
-# the embedded default writes each message to a file under var/mail.
-vars().update(env.email_url("EMAIL_URL", default="filemail://"))
-if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # noqa: F821
-    _mail_path = EMAIL_FILE_PATH  # noqa: F821  (django-environ drops the leading "/")
-    EMAIL_FILE_PATH = str(Path("/" + _mail_path) if _mail_path else VAR_DIR / "mail")
+# --- Mail (alert emails #18, invitations #19) ---------------------------------------
+# On the embedded default every message is written as a file to var/mail/.
+# EMAIL_URL like smtp+tls://user:password@mail.example.com:587 (django-environ's forms).
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+if os.environ.get("EMAIL_URL"):
+    _email = env.email_url("EMAIL_URL")
+    # django-environ reads filemail:///abs/path as a relative path: keep it absolute.
+    if _email.get("EMAIL_FILE_PATH"):
+        _email["EMAIL_FILE_PATH"] = "/" + _email["EMAIL_FILE_PATH"].lstrip("/")
+    else:
+        _email.pop("EMAIL_FILE_PATH", None)
+    EMAIL_BACKEND = _email.pop("EMAIL_BACKEND")
+    EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+    EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+    EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", EMAIL_FILE_PATH)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="switchyard@localhost")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Team and access (#19) ----------------------------------------------------------
+# An invitation link works once, for this long.
+TEAM_INVITE_MAX_AGE_HOURS = env.int("TEAM_INVITE_MAX_AGE_HOURS", default=72)
+
+# django-allauth: staff sign in with a username; nobody signs up on their own.
+ACCOUNT_ADAPTER = "dashboard.team.adapters.StaffAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "dashboard.team.adapters.StaffSocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_FORMS = {"login": "dashboard.team.forms.StaffLoginForm"}
+# No "remember me": the session ends with the browser and after SESSION_IDLE_MINUTES.
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
+# django-axes is the one lock-out (password and second factor, see team/forms.py);
+# allauth's own cache-based limits would answer first with a different page.
+ACCOUNT_RATE_LIMITS = False
+MFA_ADAPTER = "dashboard.team.adapters.StaffMFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_FORMS = {
+    "authenticate": "dashboard.team.forms.LockingAuthenticateForm",
+    "reauthenticate": "dashboard.team.forms.LockingReauthenticateForm",
+}
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Switchyard")
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+MFA_PASSKEY_LOGIN_ENABLED = False
+# WebAuthn needs a secure context: localhost, or HTTPS in production.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# Single sign-on (OIDC), off unless OIDC_ISSUER is set.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="groups")
+# "sy-admins=admin,sy-support=support": group claim value -> console role.
+OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": env.str("OIDC_NAME", default="single sign-on"),
+                "client_id": env.str("OIDC_CLIENT_ID", default=""),
+                "secret": env.str("OIDC_CLIENT_SECRET", default=""),
+                "settings": {"server_url": OIDC_ISSUER},
+            }
+        ]
+        if OIDC_ISSUER
+        else [],
+    }
+}
+
+# --- Alerts (#18) ----------------------------------------------------------------
 # Links in alerts point here (the console as its users reach it).
 CONSOLE_BASE_URL = env.str("CONSOLE_BASE_URL", default="http://127.0.0.1:8000")
 ALERTS_EVALUATE_SECONDS = env.int("ALERTS_EVALUATE_SECONDS", default=60)

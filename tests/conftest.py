@@ -77,7 +77,39 @@ def make_user(role: str | None, username: str | None = None):
     )
     if role:
         user.groups.add(Group.objects.get(name=role))
+    if role == "admin":
+        # The admin role requires a second factor (dashboard/team/middleware.py): the
+        # shared admin is enrolled like a real one. Test-client logins (force_login)
+        # skip the whole sign-in flow, password and code alike; browser logins and
+        # tests/team go through it with a real code (browser_login below).
+        enrol_totp(user)
     return user
+
+
+def enrol_totp(user) -> str:
+    """Give ``user`` an authenticator app (stored as the console stores it). Returns
+    the base32 secret an app would be set up with."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(user, *, offset: int = 0) -> str:
+    """The code ``user``'s authenticator app shows now (``offset`` periods later),
+    computed with allauth's own RFC 6238 helpers from the stored, encrypted secret."""
+    import time
+
+    from allauth.mfa import app_settings
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from allauth.mfa.utils import decrypt
+
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    secret = decrypt(authenticator.data["secret"])
+    counter = int(time.time()) // app_settings.TOTP_PERIOD + offset
+    return format_hotp_value(hotp_value(secret, counter))
 
 
 @pytest.fixture
@@ -237,7 +269,15 @@ def screenshot(page, name: str) -> Path:
 
 
 def browser_login(page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form; an enrolled user then types their current code."""
+    from django.contrib.auth.models import User
+
     page.goto("/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.click("form[action='/login/'] button[type=submit]")
+    page.wait_for_load_state()
+    if "/auth/2fa/authenticate/" in page.url:
+        page.fill("input[name=code]", totp_code(User.objects.get(username=username)))
+        page.click("button[type=submit]")
+        page.wait_for_load_state()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import structlog
@@ -53,6 +54,34 @@ class ExpectedRefusalFilter(logging.Filter):
         return True
 
 
+# Credentials that travel in URLs, masked wherever a request path is logged (the request
+# middleware's "request", Django's "Not Found: /path" messages): invitation links
+# (#19), and the OAuth code and state of the SSO callback.
+_URL_SECRETS = re.compile(r"(/team/join/)[^/\s?#'\"]+|([?&](?:code|state)=)[^&\s#'\"]+")
+
+
+def _mask_urls(text: str) -> str:
+    return _URL_SECRETS.sub(lambda m: (m.group(1) or m.group(2)) + "[REDACTED]", text)
+
+
+def redact_url_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str) and ("/team/join/" in value or "code=" in value):
+            event_dict[key] = _mask_urls(value)
+    return event_dict
+
+
+class MaskUrlSecrets:
+    """A logging filter for Django's own request loggers ("Not Found: /team/join/…"),
+    whose messages are formatted before any structlog processor sees them."""
+
+    def filter(self, record) -> bool:
+        message = record.getMessage()
+        if "/team/join/" in message or "code=" in message:
+            record.msg, record.args = _mask_urls(message), None
+        return True
+
+
 def configure_structlog(*, level: str, fmt: str) -> dict[str, Any]:
     """Configure structlog and return the ``LOGGING`` dict for Django."""
     shared = [
@@ -61,6 +90,7 @@ def configure_structlog(*, level: str, fmt: str) -> dict[str, Any]:
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso"),
         redact_secrets,
+        redact_url_secrets,
     ]
     structlog.configure(
         processors=[
@@ -89,7 +119,10 @@ def configure_structlog(*, level: str, fmt: str) -> dict[str, Any]:
                 "foreign_pre_chain": shared,
             }
         },
-        "filters": {"expected_refusals": {"()": ExpectedRefusalFilter}},
+        "filters": {
+            "expected_refusals": {"()": ExpectedRefusalFilter},
+            "mask_url_secrets": {"()": MaskUrlSecrets},
+        },
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
@@ -99,6 +132,8 @@ def configure_structlog(*, level: str, fmt: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            "django.request": {"filters": ["mask_url_secrets"]},
+            "django.server": {"filters": ["mask_url_secrets"]},
             "django.db.backends": {"level": "WARNING"},
             "urllib3": {"level": "WARNING"},
             "werkzeug": {"level": "WARNING"},

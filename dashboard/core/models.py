@@ -28,6 +28,7 @@ class Access(models.Model):
             ("manage_errors", "Resolve or ignore error groups"),
             ("export_data", "Export profile and event data"),
             ("view_audit", "Read the audit trail"),
+            ("manage_team", "Invite staff, change roles, reset second factors, end sessions"),
         ]
 
     def __str__(self) -> str:

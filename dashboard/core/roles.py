@@ -43,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "manage_errors",
         "export_data",
         "view_audit",
+        "manage_team",
     ),
 }
 

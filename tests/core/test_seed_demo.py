@@ -61,3 +61,23 @@ def test_it_seeds_demo_personas_once_and_leaves_edited_ones_alone(db):
     _seed("http://127.0.0.1:8123")
     # Staff own the personas after the first seeding: a deleted one stays deleted.
     assert Persona.objects.count() == 2
+
+
+def test_the_demo_admin_is_enrolled_and_the_printed_secret_signs_in(db, client):
+    import re
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from django.urls import reverse
+
+    output = _seed()
+    assert output == _seed()  # the same secret and recovery code on every run
+    secret = re.search(r"authenticator app: ([A-Z2-7]{32})", output).group(1)
+    password = next(
+        line.split()[-1] for line in output.splitlines() if line.strip().startswith("admin")
+    )
+    response = client.post(reverse("login"), {"username": "admin", "password": password})
+    assert response.url.startswith(reverse("mfa_authenticate"))
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    assert client.post(reverse("mfa_authenticate"), {"code": code}).status_code == 302
+    assert client.get(reverse("overview")).status_code == 200

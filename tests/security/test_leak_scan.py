@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import sys
+import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -425,6 +426,44 @@ def _journeys(client, sandbox, settings) -> list[str]:
     return seen
 
 
+def _team(admin_client, seen) -> tuple[Client, set[str]]:
+    """Invite an admin, accept the one-time link, enrol an authenticator app and sign in
+    with a recovery code. Returns the invitee's client and the new secrets (the invite
+    token, the TOTP secret, the recovery codes): after the pages that must show them
+    (the link itself, the enrolment page, the codes shown once) they appear nowhere."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from django.core import mail
+
+    response = admin_client.post(
+        reverse("team:invite"),
+        {"username": "leak-invitee", "email": "invitee@example.com", "role": "admin"},
+    )
+    assert response.status_code == 302
+    link = re.search(r"https?://\S+/team/join/([\w-]+)/", mail.outbox[-1].body)
+    token = link.group(1)
+    invitee = Client()
+    path = reverse("team:accept", args=[token])
+    seen.append(invitee.get(path).content.decode())
+    password = "leakscan-invitee-Passw0rd-81"
+    invitee.post(path, {"password1": password, "password2": password})
+    invitee.post(reverse("login"), {"username": "leak-invitee", "password": password})
+    enrol = invitee.get(reverse("mfa_activate_totp")).content.decode()  # shows the secret
+    secret = re.search(r'value="([A-Z2-7]{32})"', enrol).group(1)
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    done = invitee.post(reverse("mfa_activate_totp"), {"code": code})
+    shown = invitee.get(done.url).content.decode()  # the recovery codes, shown once
+    codes = re.findall(r"\b[0-9a-f]{8}\b", unescape(shown))
+    assert len(codes) >= 10
+    invitee.post(reverse("logout"))
+    invitee.post(reverse("login"), {"username": "leak-invitee", "password": password})
+    answer = invitee.post(reverse("mfa_authenticate"), {"code": codes[0]})
+    assert answer.status_code == 302
+    seen.append(invitee.get(reverse("team:security")).content.decode())
+    seen.append(admin_client.get(reverse("team:list")).content.decode())
+    secrets = {token, token[: len(token) // 2 + 1], secret, secret[: len(secret) // 2 + 1]}
+    return invitee, secrets | set(codes)
+
+
 def _crawl(client, start: str = "/", limit: int = 400) -> dict[str, str]:
     """Every page reachable by links and htmx GETs from ``start`` (same site only)."""
     link = re.compile(r'(?:href|hx-get|src)="(/[^"#]*)"')
@@ -495,11 +534,14 @@ def test_no_secret_escapes_to_pages_logs_tasks_or_the_database(
     client = client_for(admin)
 
     seen = _journeys(client, sandbox, settings)
+    invitee, team_secrets = _team(client, seen)
+    NEEDLES.update(team_secrets)
     pages = {}
     for role, user_client in (
         ("admin", client),
         ("marketer", _logged_in(marketer)),
         ("support", _logged_in(support)),
+        ("invited admin", invitee),
     ):
         crawled = _crawl(user_client)
         assert len(crawled) > 10, f"the crawl should reach the console's pages as {role}"

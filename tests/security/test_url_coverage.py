@@ -14,6 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 # Not staff pages: Django's own admin, the provider emulators, the login flow, probes.
 EXEMPT_NAMESPACES = {"admin"}
 EXEMPT_NAMES = {"sandbox", "sandbox_root", "login", "logout", "healthz", "favicon", "static"}
+# allauth's names for the same /login/ and /logout/ routes.
+EXEMPT_NAMES |= {"account_login", "account_logout"}
 
 
 def project_url_names(patterns=None, prefix: str = "") -> set[str]:
@@ -79,7 +81,13 @@ def _alerts() -> set[str]:
     return {row[0] for row in (*m.GET_MATRIX, *m.POST_MATRIX)} | set(m.TOKEN_URLS)
 
 
-ADAPTERS = (_core, _rotation, _calls, _previews, _events, _profiles, _alerts)
+def _team() -> set[str]:
+    from tests.team import test_permissions as m
+
+    return {row[0] for row in (*m.GET_MATRIX, *m.POST_MATRIX)}
+
+
+ADAPTERS = (_core, _rotation, _calls, _previews, _events, _profiles, _alerts, _team)
 
 
 def covered_url_names() -> set[str]:

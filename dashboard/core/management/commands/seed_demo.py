@@ -1,7 +1,9 @@
 """Demo users (one per role) and one sandbox account per provider.
 
 Passwords are generated once, kept in ``var/demo-users.txt`` (mode 600) and printed
-on every run so ``make run`` can show them again.
+on every run so ``make run`` can show them again. The admin role requires two-factor,
+so the demo admin is enrolled with an authenticator-app secret kept in the same file:
+add it to an app (or use the printed recovery code, which works once).
 """
 
 from __future__ import annotations
@@ -62,9 +64,39 @@ class Command(BaseCommand):
                 is_demo=True,
             )
         self._seed_personas()
+        totp_secret, recovery_code = self._enrol_demo_admin(passwords)
         self.stdout.write("Demo users (username / password):")
         for role in ROLES:
             self.stdout.write(f"  {role:<9} {passwords[role]}")
+        self.stdout.write(
+            "Two-factor for the demo admin (required for admins): add this secret to an "
+            f"authenticator app: {totp_secret}\n"
+            f"  otpauth://totp/Switchyard:admin?secret={totp_secret}&issuer=Switchyard\n"
+            f"  or sign in once with the recovery code {recovery_code}"
+        )
+
+    def _enrol_demo_admin(self, stored: dict[str, str]) -> tuple[str, str]:
+        """The demo admin's authenticator app (secret kept in var/demo-users.txt) and
+        their recovery codes; the first unused one is printed."""
+        from allauth.mfa.models import Authenticator
+        from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+        from allauth.mfa.totp.internal.auth import TOTP
+        from allauth.mfa.utils import decrypt
+
+        admin = User.objects.get(username="admin")
+        secret = stored["admin-totp-secret"]
+        current = Authenticator.objects.filter(user=admin, type=Authenticator.Type.TOTP).first()
+        if current is None or decrypt(current.data["secret"]) != secret:
+            if current is not None:
+                current.delete()
+            TOTP.activate(admin, secret)
+        codes = RecoveryCodes.activate(admin).get_unused_codes()
+        if not codes:
+            Authenticator.objects.filter(
+                user=admin, type=Authenticator.Type.RECOVERY_CODES
+            ).delete()
+            codes = RecoveryCodes.activate(admin).get_unused_codes()
+        return secret, codes[0]
 
     def _passwords(self) -> dict[str, str]:
         path = settings.VAR_DIR / "demo-users.txt"
@@ -79,6 +111,11 @@ class Command(BaseCommand):
             if role not in stored:
                 stored[role] = f"{role}-{secrets.token_urlsafe(9)}"
                 changed = True
+        if "admin-totp-secret" not in stored:
+            from allauth.mfa.totp.internal.auth import generate_totp_secret
+
+            stored["admin-totp-secret"] = generate_totp_secret()
+            changed = True
         if changed:
             path.write_text("".join(f"{r} {p}\n" for r, p in stored.items()))
             path.chmod(0o600)
