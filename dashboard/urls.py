@@ -4,9 +4,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard.core import views as core_views
+from dashboard.overview import views as overview_views
 
 urlpatterns = [
-    path("", core_views.overview, name="overview"),
+    path("", overview_views.overview, name="overview"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path(
@@ -17,7 +18,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("dashboard.accounts.urls")),
     path("calls/", include("dashboard.calls.urls")),
-    path("audit/", include("dashboard.core.audit_urls")),
+    path("audit/", include("dashboard.accounts.audit_urls")),
     path("preview/", include("dashboard.previews.urls")),
     path("events/", include("dashboard.events.urls")),
     path("profiles/", include("dashboard.profiles.urls")),

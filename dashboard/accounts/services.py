@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -226,6 +227,31 @@ def account_check_request(
     check = AccountCheck.objects.create(account=account, credential=credential, requested_by=actor)
     enqueue_on_commit(run_account_check, check.pk)
     return check
+
+
+def account_checks_queue_synthetic(*, now: datetime | None = None) -> list[int]:
+    """Queue a verify check for every enabled account whose provider can verify and
+    that has no check in flight; returns the queued check ids (the scheduled
+    synthetic check the Overview shows)."""
+    now = now or timezone.now()
+    # A check still pending or running (a slow provider, a busy worker) is not doubled.
+    in_flight = set(
+        AccountCheck.objects.filter(
+            status__in=(CheckStatus.PENDING, CheckStatus.RUNNING),
+            requested_at__gte=now - timedelta(seconds=2 * django_settings.SYNTHETIC_CHECK_SECONDS),
+        ).values_list("account_id", flat=True)
+    )
+    queued = []
+    for account in ConnectedAccount.objects.filter(is_enabled=True).order_by("pk"):
+        if account.pk in in_flight:
+            continue
+        try:
+            verifiable = get_provider(account.provider).can_verify()
+        except UnknownProvider:
+            continue
+        if verifiable:
+            queued.append(account_check_request(account=account).pk)
+    return queued
 
 
 def account_checks_resend_waiting() -> int:

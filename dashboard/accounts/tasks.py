@@ -2,7 +2,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from dashboard.accounts import rotation
-from dashboard.accounts.services import account_check_run
+from dashboard.accounts.services import account_check_run, account_checks_queue_synthetic
 
 # A database that is briefly unreachable (a dropped connection, a failover, SQLite's
 # lock) is worth a few retries: the services write each outcome in one transaction and
@@ -53,3 +53,8 @@ def verify_credential(self, check_id: int) -> str:
 )
 def revoke_expired_credentials() -> int:
     return rotation.credentials_revoke_expired()
+
+
+@shared_task(name="accounts.synthetic_checks")
+def queue_synthetic_checks() -> int:
+    return len(account_checks_queue_synthetic())

@@ -20,7 +20,6 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from dashboard.accounts.models import ConnectedAccount
 from dashboard.calls.models import (
     ApiCall,
     ErrorGroup,
@@ -334,11 +333,24 @@ def group_facets(group: ErrorGroup) -> dict[str, list[dict]]:
     return facets
 
 
+def _account_model():
+    """The connected-account model, reached through the call log's foreign key: calls
+    names it by model label only and imports no accounts code (accounts -> calls)."""
+    return ApiCall._meta.get_field("account").related_model
+
+
+def account_choices() -> list[dict]:
+    """Every connected account as ``{"pk", "name"}``, by name (the filters' choices)."""
+    return list(_account_model().objects.order_by("name").values("pk", "name"))
+
+
 def group_filter_choices() -> tuple[list[dict], list[str]]:
     """The Errors page's account and operation choices, in one statement."""
     text = CharField()
-    accounts = ConnectedAccount.objects.order_by().values_list(
-        Value("account", output_field=text), Cast("id", text), "name"
+    accounts = (
+        _account_model()
+        .objects.order_by()
+        .values_list(Value("account", output_field=text), Cast("id", text), "name")
     )
     operations = ErrorGroup.objects.order_by().values_list(
         Value("operation", output_field=text), "operation", Value("", output_field=text)

@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.accounts.selectors import account_list
 from dashboard.calls import charts, selectors
 from dashboard.calls.forms import GroupStateForm
 from dashboard.calls.groups import GroupStateError, group_set_state
@@ -54,7 +53,7 @@ def _call_list(request: HttpRequest, *, title: str, template_extra: dict, **forc
             "page": page,
             "filters": values,
             "query": query.urlencode(),
-            "accounts": account_list(),
+            "accounts": selectors.account_choices(),
             "providers": provider_choices(),
             "operations": selectors.operations(),
             "outcomes": Outcome.choices,

@@ -130,6 +130,8 @@ class PreviewRequest(models.Model):
     identity_value = models.CharField(max_length=120, blank=True)
     client_id = models.CharField(max_length=36, blank=True, help_text="The X-Client-Id sent.")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    # Claims so far; capped by services.runs.MAX_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
     problem = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -198,6 +200,8 @@ class CqlEvaluation(models.Model):
     )
     identity_value = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    # Claims so far; capped by services.runs.MAX_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
     problem = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
