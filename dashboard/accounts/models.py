@@ -162,6 +162,8 @@ class AccountCheck(models.Model):
         Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
     )
     status = models.CharField(max_length=20, choices=CheckStatus.choices, default="pending")
+    # Claims so far; capped by services.MAX_CHECK_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         null=True,

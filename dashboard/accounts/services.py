@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dashboard.accounts.audit import audit_action
@@ -26,10 +27,20 @@ from dashboard.accounts.models import (
 )
 from dashboard.calls.context import call_context
 from dashboard.calls.services import record_exchange
-from dashboard.core.queueing import enqueue_on_commit, resend_batch, send_now, waiting_since
+from dashboard.core.queueing import (
+    claim,
+    enqueue_on_commit,
+    resend_batch,
+    send_now,
+    waiting_since,
+)
 from integrations.errors import ProviderError
 from integrations.provider import SettingsError, clean_base_url
 from integrations.registry import UnknownProvider, get_provider
+
+# A check is claimed at most this many times (its task's retries and redeliveries
+# included): one that keeps dying outside ProviderError is failed, not retried forever.
+MAX_CHECK_ATTEMPTS = 5
 
 
 class AccountInputError(ValueError):
@@ -321,12 +332,28 @@ def account_check_run(*, check_id: int, resume: bool = False) -> AccountCheck:
     because its worker died). The outcome is written in one transaction, so a run
     that stops half-way leaves the check ``running`` and the account as it was.
     """
-    with transaction.atomic():
-        check = AccountCheck.objects.select_for_update().select_related("account").get(pk=check_id)
-        if check.is_done or (check.status == CheckStatus.RUNNING and not resume):
-            return check
-        check.status = CheckStatus.RUNNING
-        check.save(update_fields=["status"])
+    # Claimed with one conditional UPDATE: a second message for a check already running
+    # finds nothing to take, unless it is this task's own retry (``resume``).
+    takeable = [CheckStatus.PENDING, *([CheckStatus.RUNNING] if resume else [])]
+    rows = AccountCheck.objects.filter(pk=check_id, status__in=takeable)
+    claimed = claim(
+        rows.filter(attempts__lt=MAX_CHECK_ATTEMPTS),
+        status=CheckStatus.RUNNING,
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        # Out of attempts (a check that keeps killing its worker): given up, not re-run.
+        rows.filter(attempts__gte=MAX_CHECK_ATTEMPTS).update(
+            status=CheckStatus.FAILED,
+            finished_at=timezone.now(),
+            problem={
+                "kind": "unknown",
+                "title": "Gave up",
+                "detail": f"The check did not finish after {MAX_CHECK_ATTEMPTS} attempts.",
+            },
+        )
+        return AccountCheck.objects.select_related("account").get(pk=check_id)
+    check = AccountCheck.objects.select_related("account", "credential").get(pk=check_id)
     account = check.account
     provider_class = account.provider_class
     started = time.perf_counter()
