@@ -13,7 +13,7 @@ class AccountsConfig(AppConfig):
 
         from dashboard.accounts.audit import fill_actor
         from dashboard.accounts.models import ConnectedAccount, Credential
-        from dashboard.accounts.services import account_checks_resend_waiting
+        from dashboard.accounts.scheduled_checks import account_checks_resend_waiting
         from dashboard.core.queueing import register_sweeper
 
         pre_save.connect(fill_actor, sender=LogEntry, dispatch_uid="accounts.audit.fill_actor")

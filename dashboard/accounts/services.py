@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -27,13 +26,7 @@ from dashboard.accounts.models import (
 )
 from dashboard.calls.context import call_context
 from dashboard.calls.services import record_exchange
-from dashboard.core.queueing import (
-    claim,
-    enqueue_on_commit,
-    resend_batch,
-    send_now,
-    waiting_since,
-)
+from dashboard.core.queueing import claim, enqueue_on_commit
 from integrations.errors import ProviderError
 from integrations.provider import SettingsError, clean_base_url
 from integrations.registry import UnknownProvider, get_provider
@@ -232,64 +225,12 @@ def account_check_request(
     """Queue a verify call for the account (its active credential, or ``credential``).
 
     The task is sent after commit; with the broker down the check stays ``pending``
-    (the page shows it so) and :func:`account_checks_resend_waiting` sends it later."""
-    from dashboard.accounts.tasks import run_account_check
-
+    (the page shows it so) and the ``accounts.checks`` sweeper sends it later
+    (scheduled_checks.py)."""
     check = AccountCheck.objects.create(account=account, credential=credential, requested_by=actor)
-    enqueue_on_commit(run_account_check, check.pk)
+    # By name: tasks import this module, never the reverse (core/queueing.py).
+    enqueue_on_commit("accounts.run_check", check.pk)
     return check
-
-
-def account_checks_queue_synthetic(*, now: datetime | None = None) -> list[int]:
-    """Queue a verify check for every enabled account whose provider can verify and
-    that has no check in flight; returns the queued check ids (the scheduled
-    synthetic check the Overview shows)."""
-    now = now or timezone.now()
-    # A check still pending or running (a slow provider, a busy worker) is not doubled.
-    in_flight = set(
-        AccountCheck.objects.filter(
-            status__in=(CheckStatus.PENDING, CheckStatus.RUNNING),
-            requested_at__gte=now - timedelta(seconds=2 * django_settings.SYNTHETIC_CHECK_SECONDS),
-        ).values_list("account_id", flat=True)
-    )
-    queued = []
-    for account in ConnectedAccount.objects.filter(is_enabled=True).order_by("pk"):
-        if account.pk in in_flight:
-            continue
-        try:
-            verifiable = get_provider(account.provider).can_verify()
-        except UnknownProvider:
-            continue
-        if verifiable:
-            queued.append(account_check_request(account=account).pk)
-    return queued
-
-
-def account_checks_resend_waiting() -> int:
-    """Re-send the task of every check still ``pending`` (never started) after
-    ``QUEUE_RESEND_AFTER_SECONDS``; the number of tasks sent. Registered as the
-    ``accounts.checks`` sweeper (see apps.py and dashboard/core/queueing.py).
-
-    A check of a key that is not in use (pending, failed or revoked: a rotation's
-    verification) goes to ``accounts.verify_credential``, which promotes or fails the
-    key, or closes the check when the key was discarded meanwhile; any other check
-    to ``accounts.run_check``. Both are idempotent, so a check whose first message
-    arrives after all runs once."""
-    from dashboard.accounts.tasks import run_account_check, verify_credential
-
-    waiting = (
-        AccountCheck.objects.filter(status=CheckStatus.PENDING, requested_at__lte=waiting_since())
-        .order_by("requested_at", "pk")
-        .values_list("pk", "credential_id", "credential__state")[: resend_batch()]
-    )
-    sent = 0
-    for pk, credential_id, credential_state in waiting:
-        in_use = credential_id is None or credential_state in (
-            CredentialState.ACTIVE,
-            CredentialState.PREVIOUS,
-        )
-        sent += send_now(run_account_check if in_use else verify_credential, pk)
-    return sent
 
 
 def active_credential(account: ConnectedAccount) -> Credential:

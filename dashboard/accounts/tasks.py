@@ -2,7 +2,8 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from dashboard.accounts import rotation
-from dashboard.accounts.services import account_check_run, account_checks_queue_synthetic
+from dashboard.accounts.scheduled_checks import account_checks_queue_synthetic
+from dashboard.accounts.services import account_check_run
 
 # A database that is briefly unreachable (a dropped connection, a failover, SQLite's
 # lock) is worth a few retries: the services write each outcome in one transaction and

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.accounts.models import AccountCheck, ConnectedAccount
-from dashboard.accounts.services import account_checks_queue_synthetic
+from dashboard.accounts.scheduled_checks import account_checks_queue_synthetic
 from dashboard.calls.groups import group_set_state
 from dashboard.calls.models import ApiCall, ErrorGroup
 from tests.conftest import wait_for
