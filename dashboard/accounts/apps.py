@@ -7,6 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Connected accounts"
 
     def ready(self) -> None:
+        # Imported here: models (and what imports them) load only once the app
+        # registry is ready.
         from auditlog.models import LogEntry
         from auditlog.registry import auditlog
         from django.db.models.signals import pre_save

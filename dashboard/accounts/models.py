@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from dashboard.accounts.audit import additional_data
 from integrations.registry import get_provider, provider_choices
 
 
@@ -51,8 +52,6 @@ class ConnectedAccount(models.Model):
         return self.name
 
     def get_additional_data(self) -> dict:
-        from dashboard.accounts.audit import additional_data
-
         return additional_data(account_id=self.pk, account_name=self.name)
 
     @property
@@ -128,8 +127,6 @@ class Credential(models.Model):
         return f"{self.account} {self.fingerprint} ({self.state})"
 
     def get_additional_data(self) -> dict:
-        from dashboard.accounts.audit import additional_data
-
         return additional_data(account_id=self.account_id, account_name=self.account.name)
 
     @property

@@ -34,6 +34,7 @@ from dashboard.calls.models import (
     ErrorGroupAccount,
     ErrorGroupBucket,
     ErrorGroupCredential,
+    ErrorGroupNote,
     ErrorGroupSubject,
     GroupState,
     ProblemClass,
@@ -400,8 +401,6 @@ def group_set_state(*, group: ErrorGroup, action: str, note: str = "", actor=Non
     A resolved group that happens again (an occurrence after ``resolved_at``) becomes
     ``regressed`` when the next failure is folded in.
     """
-    from dashboard.calls.models import ErrorGroupNote
-
     state = STATE_ACTIONS.get(action)
     if state is None:
         raise GroupStateError(f"unknown action {action!r}")

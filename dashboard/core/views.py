@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu import Connection
 
 
 @require_GET
@@ -51,8 +52,6 @@ def _ping_database() -> None:
 
 
 def _ping_broker() -> None:
-    from kombu import Connection
-
     with Connection(
         settings.CELERY_BROKER_URL,
         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,

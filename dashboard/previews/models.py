@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings as django_settings
 from django.db import models
+from django.utils import timezone
 
 
 class IdentityMode(models.TextChoices):
@@ -30,8 +31,6 @@ FINISHED = (RunStatus.DONE, RunStatus.FAILED)
 def poll_delay(created_at) -> str:
     """How long a pending fragment waits before asking again: quick at first (most
     previews finish in tens of milliseconds), then gentler on the server."""
-    from django.utils import timezone
-
     age = (timezone.now() - created_at).total_seconds() if created_at else 0
     return "60ms" if age < 1 else "250ms" if age < 5 else "1s"
 
