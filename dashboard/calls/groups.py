@@ -13,6 +13,9 @@ one UPDATE per distinct fingerprint to link the calls, and one multi-row upsert 
 for hourly buckets, accounts, credential fingerprints and subjects. Counts are added
 by the database (``count = count + excluded.count``) so concurrent writers in several
 processes never lose an increment.
+
+Over 400 lines on purpose: the fingerprint rules, the upserts that apply them and the
+state changes they feed are one algorithm, read together.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ from django.utils import timezone
 from dashboard.accounts import selectors as account_selectors
 from dashboard.accounts.models import AccountCheck, ConnectedAccount
 from dashboard.calls import charts
+from dashboard.calls.group_selectors import groups_summary
 from dashboard.calls.models import ApiCall, Outcome
-from dashboard.calls.selectors import calls_summary, groups_summary
+from dashboard.calls.selectors import calls_summary
 from dashboard.events import selectors as event_selectors
 from integrations import errors
 from integrations.registry import provider_choices
