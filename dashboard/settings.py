@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
     "dashboard.team",
+    "dashboard.overview",
 ]
 
 MIDDLEWARE = [
@@ -344,8 +345,6 @@ CELERY_BEAT_SCHEDULE["revoke-expired-credentials"] = {
 # --- Previews (#5) ----------------------------------------------------------------
 # A share link to a stored preview opens for this long (staff still log in to use it).
 PREVIEW_SHARE_MAX_AGE = env.int("PREVIEW_SHARE_MAX_AGE", default=7 * 24 * 3600)
-# Previews and CQL runs whose task message was lost are queued again.
-CELERY_BEAT_SCHEDULE["previews-requeue-stale"] = {"task": "previews.requeue_stale", "schedule": 60}
 
 # --- Events (#6) ------------------------------------------------------------------
 # Outbox delivery: a dispatcher claims this many due events at a time and holds them
@@ -396,7 +395,7 @@ PROVIDER_RATE_LIMITS = {
 # Synthetic health check: a verify call per enabled, verifiable account.
 SYNTHETIC_CHECK_SECONDS = env.int("SYNTHETIC_CHECK_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["synthetic-account-checks"] = {
-    "task": "calls.synthetic_checks",
+    "task": "accounts.synthetic_checks",
     "schedule": SYNTHETIC_CHECK_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["fold-straggler-failures"] = {

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from dashboard.alerts.metrics import metrics_view
 from dashboard.core import views as core_views
+from dashboard.overview import views as overview_views
 
 _login = allauth_views.LoginView.as_view(template_name="registration/login.html")
 # Only the allauth pages the console uses: no self sign-up, no e-mail management, no
@@ -20,7 +21,7 @@ _allauth_patterns = [
 ]
 
 urlpatterns = [
-    path("", core_views.overview, name="overview"),
+    path("", overview_views.overview, name="overview"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     # Sign-in is django-allauth's flow (password, then the second factor when enrolled);
@@ -33,7 +34,7 @@ urlpatterns = [
     path("team/", include("dashboard.team.urls")),
     path("accounts/", include("dashboard.accounts.urls")),
     path("calls/", include("dashboard.calls.urls")),
-    path("audit/", include("dashboard.core.audit_urls")),
+    path("audit/", include("dashboard.accounts.audit_urls")),
     path("preview/", include("dashboard.previews.urls")),
     path("events/", include("dashboard.events.urls")),
     path("profiles/", include("dashboard.profiles.urls")),

@@ -257,3 +257,12 @@ class Provider:
         import importlib
 
         return importlib.import_module(cls.sandbox_module).create_app()
+
+    @classmethod
+    def sandbox_demo_credentials(cls) -> tuple[dict[str, Any], dict[str, str]]:
+        """The settings and secrets a demo account on this provider's emulator uses
+        (copies: the caller may change them)."""
+        import importlib
+
+        sandbox = importlib.import_module(cls.sandbox_module)
+        return dict(sandbox.DEMO_SETTINGS), dict(sandbox.DEMO_SECRETS)

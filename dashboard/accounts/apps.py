@@ -7,13 +7,15 @@ class AccountsConfig(AppConfig):
     verbose_name = "Connected accounts"
 
     def ready(self) -> None:
+        # Imported here: models (and what imports them) load only once the app
+        # registry is ready.
         from auditlog.models import LogEntry
         from auditlog.registry import auditlog
         from django.db.models.signals import pre_save
 
         from dashboard.accounts.audit import fill_actor
         from dashboard.accounts.models import ConnectedAccount, Credential
-        from dashboard.accounts.services import account_checks_resend_waiting
+        from dashboard.accounts.scheduled_checks import account_checks_resend_waiting
         from dashboard.core.queueing import register_sweeper
 
         pre_save.connect(fill_actor, sender=LogEntry, dispatch_uid="accounts.audit.fill_actor")

@@ -88,6 +88,8 @@ def fill_actor(sender, instance, **kwargs) -> None:
 def audit_record(instance, *, changes: dict[str, list[Any]]):
     """An explicit entry for a lifecycle step that changes no audited field
     (a verification that passed). Returns the LogEntry."""
+    # Here, not at the top: accounts.models imports this module while the app
+    # registry is still loading, before auditlog's models may be imported.
     from auditlog.models import LogEntry
 
     return LogEntry.objects.log_create(

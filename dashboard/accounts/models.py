@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from dashboard.accounts.audit import additional_data
 from integrations.registry import get_provider, provider_choices
 
 
@@ -51,8 +52,6 @@ class ConnectedAccount(models.Model):
         return self.name
 
     def get_additional_data(self) -> dict:
-        from dashboard.accounts.audit import additional_data
-
         return additional_data(account_id=self.pk, account_name=self.name)
 
     @property
@@ -128,8 +127,6 @@ class Credential(models.Model):
         return f"{self.account} {self.fingerprint} ({self.state})"
 
     def get_additional_data(self) -> dict:
-        from dashboard.accounts.audit import additional_data
-
         return additional_data(account_id=self.account_id, account_name=self.account.name)
 
     @property
@@ -162,6 +159,8 @@ class AccountCheck(models.Model):
         Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
     )
     status = models.CharField(max_length=20, choices=CheckStatus.choices, default="pending")
+    # Claims so far; capped by services.MAX_CHECK_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         null=True,

@@ -147,15 +147,13 @@ def credential_add(
 
 
 def _request_verification(credential: Credential, *, actor, enqueue: bool) -> AccountCheck:
-    from dashboard.accounts.tasks import verify_credential
-
     check = AccountCheck.objects.create(
         account_id=credential.account_id, credential=credential, requested_by=actor
     )
     if enqueue:
         # With the broker down the key stays pending; the accounts.checks sweeper
         # sends its verification once the broker is back.
-        enqueue_on_commit(verify_credential, check.pk)
+        enqueue_on_commit("accounts.verify_credential", check.pk)
     return check
 
 

@@ -14,6 +14,7 @@ from dashboard.accounts import rotation, selectors
 from dashboard.accounts.forms import RotationForm
 from dashboard.accounts.models import ConnectedAccount, Credential, CredentialState
 from dashboard.accounts.services import AccountInputError
+from dashboard.core.htmx import render_polled
 from dashboard.core.roles import perm
 
 
@@ -95,19 +96,18 @@ def rotate(request: HttpRequest, pk: int) -> HttpResponse:
 def rotation_status(request: HttpRequest, pk: int, credential_pk: int) -> HttpResponse:
     """The rotation panel of one key; polled while its verification runs."""
     credential = _credential(pk, credential_pk)
-    response = render(
-        request,
-        "accounts/detail.html#rotation",
-        _status_context(credential.account, credential),
-    )
     verifying = credential.state == CredentialState.PENDING and (
         credential.account.provider_class.can_verify()
     )
-    if request.htmx and not verifying:
-        # 286 stops htmx polling; the refresh shows the promoted key in the table.
-        response.status_code = 286
-        if credential.state == CredentialState.ACTIVE:
-            response["HX-Refresh"] = "true"
+    response = render_polled(
+        request,
+        "accounts/detail.html#rotation",
+        _status_context(credential.account, credential),
+        done=not verifying,
+    )
+    if request.htmx and not verifying and credential.state == CredentialState.ACTIVE:
+        # The refresh shows the promoted key in the table.
+        response["HX-Refresh"] = "true"
     return response
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dashboard.accounts.audit import audit_action
@@ -25,11 +26,15 @@ from dashboard.accounts.models import (
 )
 from dashboard.calls.context import call_context
 from dashboard.calls.services import record_exchange
-from dashboard.core.queueing import enqueue_on_commit, resend_batch, send_now, waiting_since
+from dashboard.core.queueing import claim, enqueue_on_commit
 from integrations import netguard
 from integrations.errors import ProviderError
 from integrations.provider import SettingsError, clean_base_url
 from integrations.registry import UnknownProvider, get_provider
+
+# A check is claimed at most this many times (its task's retries and redeliveries
+# included): one that keeps dying outside ProviderError is failed, not retried forever.
+MAX_CHECK_ATTEMPTS = 5
 
 
 class AccountInputError(ValueError):
@@ -222,39 +227,12 @@ def account_check_request(
     """Queue a verify call for the account (its active credential, or ``credential``).
 
     The task is sent after commit; with the broker down the check stays ``pending``
-    (the page shows it so) and :func:`account_checks_resend_waiting` sends it later."""
-    from dashboard.accounts.tasks import run_account_check
-
+    (the page shows it so) and the ``accounts.checks`` sweeper sends it later
+    (scheduled_checks.py)."""
     check = AccountCheck.objects.create(account=account, credential=credential, requested_by=actor)
-    enqueue_on_commit(run_account_check, check.pk)
+    # By name: tasks import this module, never the reverse (core/queueing.py).
+    enqueue_on_commit("accounts.run_check", check.pk)
     return check
-
-
-def account_checks_resend_waiting() -> int:
-    """Re-send the task of every check still ``pending`` (never started) after
-    ``QUEUE_RESEND_AFTER_SECONDS``; the number of tasks sent. Registered as the
-    ``accounts.checks`` sweeper (see apps.py and dashboard/core/queueing.py).
-
-    A check of a key that is not in use (pending, failed or revoked: a rotation's
-    verification) goes to ``accounts.verify_credential``, which promotes or fails the
-    key, or closes the check when the key was discarded meanwhile; any other check
-    to ``accounts.run_check``. Both are idempotent, so a check whose first message
-    arrives after all runs once."""
-    from dashboard.accounts.tasks import run_account_check, verify_credential
-
-    waiting = (
-        AccountCheck.objects.filter(status=CheckStatus.PENDING, requested_at__lte=waiting_since())
-        .order_by("requested_at", "pk")
-        .values_list("pk", "credential_id", "credential__state")[: resend_batch()]
-    )
-    sent = 0
-    for pk, credential_id, credential_state in waiting:
-        in_use = credential_id is None or credential_state in (
-            CredentialState.ACTIVE,
-            CredentialState.PREVIOUS,
-        )
-        sent += send_now(run_account_check if in_use else verify_credential, pk)
-    return sent
 
 
 def active_credential(account: ConnectedAccount) -> Credential:
@@ -297,12 +275,28 @@ def account_check_run(*, check_id: int, resume: bool = False) -> AccountCheck:
     because its worker died). The outcome is written in one transaction, so a run
     that stops half-way leaves the check ``running`` and the account as it was.
     """
-    with transaction.atomic():
-        check = AccountCheck.objects.select_for_update().select_related("account").get(pk=check_id)
-        if check.is_done or (check.status == CheckStatus.RUNNING and not resume):
-            return check
-        check.status = CheckStatus.RUNNING
-        check.save(update_fields=["status"])
+    # Claimed with one conditional UPDATE: a second message for a check already running
+    # finds nothing to take, unless it is this task's own retry (``resume``).
+    takeable = [CheckStatus.PENDING, *([CheckStatus.RUNNING] if resume else [])]
+    rows = AccountCheck.objects.filter(pk=check_id, status__in=takeable)
+    claimed = claim(
+        rows.filter(attempts__lt=MAX_CHECK_ATTEMPTS),
+        status=CheckStatus.RUNNING,
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        # Out of attempts (a check that keeps killing its worker): given up, not re-run.
+        rows.filter(attempts__gte=MAX_CHECK_ATTEMPTS).update(
+            status=CheckStatus.FAILED,
+            finished_at=timezone.now(),
+            problem={
+                "kind": "unknown",
+                "title": "Gave up",
+                "detail": f"The check did not finish after {MAX_CHECK_ATTEMPTS} attempts.",
+            },
+        )
+        return AccountCheck.objects.select_related("account").get(pk=check_id)
+    check = AccountCheck.objects.select_related("account", "credential").get(pk=check_id)
     account = check.account
     provider_class = account.provider_class
     started = time.perf_counter()

@@ -2,6 +2,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from dashboard.accounts import rotation
+from dashboard.accounts.scheduled_checks import account_checks_queue_synthetic
 from dashboard.accounts.services import account_check_run
 
 # A database that is briefly unreachable (a dropped connection, a failover, SQLite's
@@ -53,3 +54,8 @@ def verify_credential(self, check_id: int) -> str:
 )
 def revoke_expired_credentials() -> int:
     return rotation.credentials_revoke_expired()
+
+
+@shared_task(name="accounts.synthetic_checks")
+def queue_synthetic_checks() -> int:
+    return len(account_checks_queue_synthetic())

@@ -14,6 +14,7 @@ from dashboard.accounts import selectors, services
 from dashboard.accounts.forms import AccountForm
 from dashboard.accounts.models import AccountCheck, ConnectedAccount
 from dashboard.accounts.rotation_views import rotation_context
+from dashboard.core.htmx import render_polled
 from dashboard.core.roles import perm
 from integrations.registry import UnknownProvider, all_providers, get_provider
 
@@ -161,13 +162,10 @@ def account_check(request: HttpRequest, pk: int, check_pk: int) -> HttpResponse:
     check = get_object_or_404(
         AccountCheck.objects.select_related("account"), pk=check_pk, account_id=pk
     )
-    response = render(
+    return render_polled(
         request,
         "accounts/detail.html#check",
         # oob: the finished check also refreshes the health badge in the page header.
         {"check": check, "account": check.account, "oob": bool(request.htmx)},
+        done=check.is_done,
     )
-    if check.is_done and request.htmx:
-        # Tells htmx's polling trigger to stop: 286 is htmx's "stop polling" status.
-        response.status_code = 286
-    return response

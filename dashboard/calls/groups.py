@@ -13,6 +13,9 @@ one UPDATE per distinct fingerprint to link the calls, and one multi-row upsert 
 for hourly buckets, accounts, credential fingerprints and subjects. Counts are added
 by the database (``count = count + excluded.count``) so concurrent writers in several
 processes never lose an increment.
+
+Over 400 lines on purpose: the fingerprint rules, the upserts that apply them and the
+state changes they feed are one algorithm, read together.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from dashboard.calls.models import (
     ErrorGroupAccount,
     ErrorGroupBucket,
     ErrorGroupCredential,
+    ErrorGroupNote,
     ErrorGroupSubject,
     GroupState,
     ProblemClass,
@@ -400,8 +404,6 @@ def group_set_state(*, group: ErrorGroup, action: str, note: str = "", actor=Non
     A resolved group that happens again (an occurrence after ``resolved_at``) becomes
     ``regressed`` when the next failure is folded in.
     """
-    from dashboard.calls.models import ErrorGroupNote
-
     state = STATE_ACTIONS.get(action)
     if state is None:
         raise GroupStateError(f"unknown action {action!r}")

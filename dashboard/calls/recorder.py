@@ -152,6 +152,7 @@ class BackgroundCallWriter:
                 self._done(len(batch))
 
     def _write_with_retries(self, batch: list) -> None:
+        # Here, not at the top: calls.services imports this module's writer (a cycle).
         from dashboard.calls.services import calls_write
 
         for attempt in range(self.attempts):
@@ -173,6 +174,7 @@ class BackgroundCallWriter:
                 time.sleep(0.1 * 2**attempt)
 
     def _write_one_by_one(self, batch: list) -> None:
+        # Here, not at the top: calls.services imports this module's writer (a cycle).
         from dashboard.calls.services import calls_write
 
         for call in batch:
@@ -184,6 +186,7 @@ class BackgroundCallWriter:
                 calls_write([call])
 
     def _write_inline(self, calls: list) -> None:
+        # Here, not at the top: calls.services imports this module's writer (a cycle).
         from dashboard.calls.services import calls_write
 
         calls_write(calls)

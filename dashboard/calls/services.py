@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery import current_task
 from django.conf import settings
 from django.utils import timezone
 
@@ -15,8 +16,6 @@ from integrations.http import Exchange
 
 
 def _current_task_id() -> str:
-    from celery import current_task
-
     request = getattr(current_task, "request", None)
     return (getattr(request, "id", None) or "") if current_task else ""
 

@@ -2,18 +2,12 @@ from celery import shared_task
 from django.conf import settings
 
 from dashboard.calls.groups import fold_stragglers
-from dashboard.calls.operations import synthetic_checks_queue
 from dashboard.calls.services import calls_prune
 
 
 @shared_task(name="calls.prune")
 def prune_calls() -> int:
     return calls_prune(older_than_days=settings.CALL_LOG_RETENTION_DAYS)
-
-
-@shared_task(name="calls.synthetic_checks")
-def queue_synthetic_checks() -> int:
-    return len(synthetic_checks_queue())
 
 
 @shared_task(name="calls.fold_stragglers")

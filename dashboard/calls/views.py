@@ -10,8 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.accounts.selectors import account_list
-from dashboard.calls import charts, selectors
+from dashboard.calls import charts, group_selectors, selectors
 from dashboard.calls.forms import GroupStateForm
 from dashboard.calls.groups import GroupStateError, group_set_state
 from dashboard.calls.models import ApiCall, ErrorGroup, GroupState, Outcome, ProblemClass
@@ -54,7 +53,7 @@ def _call_list(request: HttpRequest, *, title: str, template_extra: dict, **forc
             "page": page,
             "filters": values,
             "query": query.urlencode(),
-            "accounts": account_list(),
+            "accounts": selectors.account_choices(),
             "providers": provider_choices(),
             "operations": selectors.operations(),
             "outcomes": Outcome.choices,
@@ -71,7 +70,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
     return _call_list(request, title="API calls", template_extra={"section": "calls"})
 
 
-def _group_filters_from(request: HttpRequest) -> tuple[selectors.GroupFilters, dict]:
+def _group_filters_from(request: HttpRequest) -> tuple[group_selectors.GroupFilters, dict]:
     params = request.GET
     provider = params.get("provider", "")
     values = {
@@ -83,12 +82,14 @@ def _group_filters_from(request: HttpRequest) -> tuple[selectors.GroupFilters, d
             params.get("class", "") if params.get("class", "") in ProblemClass.values else ""
         ),
         "sort": params.get("sort", "")
-        if params.get("sort", "") in selectors.GROUP_SORTS
+        if params.get("sort", "") in group_selectors.GROUP_SORTS
         else "last_seen",
     }
     period = params.get("period", "")
-    values["period"] = period if period in selectors.PERIOD_LABELS else selectors.DEFAULT_PERIOD
-    filters = selectors.GroupFilters(**{k: v for k, v in values.items() if k != "period"})
+    values["period"] = (
+        period if period in group_selectors.PERIOD_LABELS else group_selectors.DEFAULT_PERIOD
+    )
+    filters = group_selectors.GroupFilters(**{k: v for k, v in values.items() if k != "period"})
     return filters, values
 
 
@@ -99,10 +100,10 @@ def error_list(request: HttpRequest) -> HttpResponse:
     """The error groups, by last seen or count, each with a sparkline of the period."""
     filters, values = _group_filters_from(request)
     cursor = request.GET.get("cursor", "")
-    page = selectors.group_page(filters, cursor=cursor)
+    page = group_selectors.group_page(filters, cursor=cursor)
     ids = [g.pk for g in page.rows]
-    series = selectors.group_series(ids, values["period"])
-    accounts = selectors.group_accounts(ids)
+    series = group_selectors.group_series(ids, values["period"])
+    accounts = group_selectors.group_accounts(ids)
     rows = [
         {
             "group": g,
@@ -117,7 +118,7 @@ def error_list(request: HttpRequest) -> HttpResponse:
         template += "#groups"
     query = request.GET.copy()
     query.pop("cursor", None)
-    accounts_choices, operations_choices = selectors.group_filter_choices()
+    accounts_choices, operations_choices = group_selectors.group_filter_choices()
     return render(
         request,
         template,
@@ -135,8 +136,8 @@ def error_list(request: HttpRequest) -> HttpResponse:
             "operations": operations_choices,
             "states": GroupState.choices,
             "classes": ProblemClass.choices,
-            "sorts": selectors.GROUP_SORTS.items(),
-            "periods": selectors.PERIOD_LABELS.items(),
+            "sorts": group_selectors.GROUP_SORTS.items(),
+            "periods": group_selectors.PERIOD_LABELS.items(),
         },
     )
 
@@ -146,8 +147,8 @@ def error_list(request: HttpRequest) -> HttpResponse:
 def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_object_or_404(ErrorGroup, pk=pk)
     bucket = "day" if request.GET.get("bucket") == "day" else "hour"
-    series = selectors.group_chart(group, bucket=bucket)
-    occurrences = selectors.group_occurrences(group)
+    series = group_selectors.group_chart(group, bucket=bucket)
+    occurrences = group_selectors.group_occurrences(group)
     return render(
         request,
         "calls/group.html",
@@ -158,7 +159,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "chart": charts.bar_chart(series, daily=bucket == "day"),
             "chart_total": sum(n for _, n in series),
             "occurrences": occurrences,
-            "facets": selectors.group_facets(group),
+            "facets": group_selectors.group_facets(group),
             "form": GroupStateForm(),
             "retention_days": settings.CALL_LOG_RETENTION_DAYS,
         },

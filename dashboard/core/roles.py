@@ -88,6 +88,8 @@ def sync_roles() -> None:
     The data migration does this at install time; tests that flush the database and
     the demo seeding call it to put the roles back.
     """
+    # Here, not at the top: the settings' context processor imports this module
+    # before the app registry can load auth's models.
     from django.contrib.auth.models import Group, Permission
 
     for role, codenames in ROLE_PERMISSIONS.items():

@@ -1,29 +1,18 @@
-"""Overview, health check and the section pages not yet built."""
+"""Health check, favicon and the section pages not yet built."""
 
 from __future__ import annotations
 
 import time
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_not_required, permission_required
+from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from dashboard.core import selectors
-from dashboard.core.roles import perm
-
-
-@require_GET
-@permission_required(perm("view_overview"), raise_exception=True)
-def overview(request: HttpRequest) -> HttpResponse:
-    from dashboard.calls.operations import operations_overview
-
-    context = {**selectors.overview_for(user=request.user), **operations_overview()}
-    return render(request, "core/overview.html", context)
+from kombu import Connection
 
 
 @require_GET
@@ -63,8 +52,6 @@ def _ping_database() -> None:
 
 
 def _ping_broker() -> None:
-    from kombu import Connection
-
     with Connection(
         settings.CELERY_BROKER_URL,
         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from dashboard.calls.subjects import register_subject
+from dashboard.core.queueing import register_sweeper
 
 
 class PreviewsConfig(AppConfig):
@@ -9,5 +10,11 @@ class PreviewsConfig(AppConfig):
     verbose_name = "Slot previews"
 
     def ready(self) -> None:
+        # Here, not at the top: the services import models, which load only once the
+        # app registry is ready.
+        from dashboard.previews.services.runs import previews_sweep
+
         register_subject("preview", "previews:detail")
         register_subject("cql_evaluation", "previews:cql_result")
+        # Lost previews and evaluations are re-queued by core.sweep (one beat entry).
+        register_sweeper("previews.runs")(previews_sweep)

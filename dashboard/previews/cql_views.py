@@ -7,12 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard.core.htmx import render_polled
 from dashboard.core.roles import perm
 
 from . import selectors, services
 from .forms import CqlForm, add_input_errors
 from .models import CqlEvaluation
-from .views import STOP_POLLING, _time_zones
+from .views import _time_zones
 
 
 def query_marks(evaluation: CqlEvaluation) -> list[dict]:
@@ -92,7 +93,9 @@ def playground_result(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = get_object_or_404(CqlEvaluation.objects.select_related("account"), pk=pk)
     if not request.htmx:
         return render(request, "previews/cql_result.html", _evaluation_context(evaluation))
-    response = render(request, "previews/cql.html#evaluation", _evaluation_context(evaluation))
-    if evaluation.is_done:
-        response.status_code = STOP_POLLING
-    return response
+    return render_polled(
+        request,
+        "previews/cql.html#evaluation",
+        _evaluation_context(evaluation),
+        done=evaluation.is_done,
+    )

@@ -179,12 +179,14 @@ class PersonaForm(VisitorFields):
 
 
 class PersonaChoiceField(forms.ModelMultipleChoiceField):
-    """Refuses ids no row can have ("9223372036854775808") instead of letting the database
-    overflow on them."""
+    """Refuses ids no row can have ("9223372036854775808", "-9223372036854775809")
+    instead of letting the database overflow on them."""
 
     def _check_values(self, value):
         for pk in value:
-            if str(pk).strip().isdigit() and parse_id(str(pk).strip()) is None:
+            text = str(pk).strip()
+            # Signed too: the database would convert "-922…" just the same and overflow.
+            if text.lstrip("+-").isdigit() and parse_id(text.lstrip("+")) is None:
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dashboard.core.htmx import render_polled
 from dashboard.core.params import parse_id
 from dashboard.core.roles import perm
 
@@ -15,7 +16,6 @@ from . import rendering, selectors, services
 from .forms import GridForm, add_input_errors
 from .models import PreviewGrid, PreviewRequest
 from .services import VisitorInputError
-from .views import STOP_POLLING
 
 
 @require_http_methods(["GET", "POST"])
@@ -115,10 +115,7 @@ def grid_cells(request: HttpRequest, pk: int) -> HttpResponse:
     grid = get_object_or_404(PreviewGrid.objects.select_related("account"), pk=pk)
     context = grid_context(grid)
     context["can_use"] = request.user.has_perm(perm("use_preview"))
-    response = render(request, "previews/grid.html#cells", context)
-    if context["finished"] and request.htmx:
-        response.status_code = STOP_POLLING
-    return response
+    return render_polled(request, "previews/grid.html#cells", context, done=context["finished"])
 
 
 @require_POST

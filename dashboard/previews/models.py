@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings as django_settings
 from django.db import models
+from django.utils import timezone
 
 
 class IdentityMode(models.TextChoices):
@@ -30,8 +31,6 @@ FINISHED = (RunStatus.DONE, RunStatus.FAILED)
 def poll_delay(created_at) -> str:
     """How long a pending fragment waits before asking again: quick at first (most
     previews finish in tens of milliseconds), then gentler on the server."""
-    from django.utils import timezone
-
     age = (timezone.now() - created_at).total_seconds() if created_at else 0
     return "60ms" if age < 1 else "250ms" if age < 5 else "1s"
 
@@ -130,6 +129,8 @@ class PreviewRequest(models.Model):
     identity_value = models.CharField(max_length=120, blank=True)
     client_id = models.CharField(max_length=36, blank=True, help_text="The X-Client-Id sent.")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    # Claims so far; capped by services.runs.MAX_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
     problem = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -198,6 +199,8 @@ class CqlEvaluation(models.Model):
     )
     identity_value = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    # Claims so far; capped by services.runs.MAX_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
     problem = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

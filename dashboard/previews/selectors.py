@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from dashboard.accounts.models import ConnectedAccount
 from integrations.provider import Capability
@@ -29,8 +29,6 @@ def evaluate_accounts() -> QuerySet[ConnectedAccount]:
 
 def known_slot_ids(limit: int = 50) -> list[str]:
     """Slot ids previewed before, most used first (offered as choices on the form)."""
-    from django.db.models import Count
-
     rows = (
         PreviewRequest.objects.values("slot_id")
         .annotate(n=Count("id"))

@@ -1,3 +1,6 @@
+"""Previews' tasks: each loads one row by id and calls its service (the services
+never import this module; they enqueue by task name)."""
+
 from celery import shared_task
 
 from dashboard.previews.services import evaluation_run, preview_run
@@ -11,10 +14,3 @@ def run_preview(preview_id: int) -> str:
 @shared_task(name="previews.run_evaluation")
 def run_evaluation(evaluation_id: int) -> str:
     return evaluation_run(evaluation_id=evaluation_id).status
-
-
-@shared_task(name="previews.requeue_stale")
-def requeue_stale_previews() -> dict:
-    from dashboard.previews.services import previews_requeue_stale
-
-    return previews_requeue_stale()

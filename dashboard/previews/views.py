@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
+from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,7 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
+from dashboard.core.htmx import render_polled
 from dashboard.core.params import parse_id, text_param
 from dashboard.core.roles import perm
 
@@ -19,8 +22,6 @@ from . import rendering, selectors, services, sharing
 from .forms import PreviewForm, add_input_errors
 from .models import PreviewRequest
 from .services import VisitorInputError
-
-STOP_POLLING = 286  # htmx stops a polling trigger on this status
 
 
 def _form_context(form: PreviewForm | None) -> dict:
@@ -89,14 +90,16 @@ def preview_submit(request: HttpRequest) -> HttpResponse:
             add_input_errors(form, exc)
     if preview is not None and not request.htmx:
         return redirect("previews:detail", pk=preview.pk)
-    context = {**_form_context(form), "can_use": True, "from_index": True}
+    context = {**_form_context(form), "can_use": True}
     if preview is not None:
         context.update(preview_context(preview, request))
     context["recent"] = selectors.preview_history()[:8]
     if request.htmx:
         # 200 even for errors: htmx swaps only 2xx answers, and the errors are the answer.
         # A new preview also refreshes the "Latest previews" list (out of band).
-        return render(request, "previews/submitted.html", {**context, "oob": preview is not None})
+        return render(
+            request, "previews/index.html#submitted", {**context, "oob": preview is not None}
+        )
     context["has_accounts"] = True
     return render(request, "previews/index.html", context, status=422)
 
@@ -123,20 +126,23 @@ def _detail_context(preview: PreviewRequest, request: HttpRequest) -> dict:
 
 
 @require_GET
+@vary_on_headers("HX-Request", "HX-Current-URL")
 @permission_required(perm("view_previews"), raise_exception=True)
 def preview_result(request: HttpRequest, pk: int) -> HttpResponse:
     preview = get_object_or_404(PreviewRequest.objects.select_related("account"), pk=pk)
     context = preview_context(preview, request)
-    context["from_index"] = request.GET.get("from") == "index"
     template = "previews/detail.html#result"
-    if preview.is_done and context["from_index"]:
+    if preview.is_done and _polled_from_index(request):
         # On the preview page, the finished result also refreshes "Latest previews".
-        template = "previews/submitted_result.html"
+        template = "previews/index.html#finished"
         context.update(recent=selectors.preview_history()[:8], oob=True)
-    response = render(request, template, context)
-    if preview.is_done and request.htmx:
-        response.status_code = STOP_POLLING
-    return response
+    return render_polled(request, template, context, done=preview.is_done)
+
+
+def _polled_from_index(request: HttpRequest) -> bool:
+    """Whether the polling page is the preview page (htmx names it in HX-Current-URL)."""
+    current = request.htmx.current_url_abs_path if request.htmx else None
+    return bool(current) and urlsplit(current).path == reverse("previews:index")
 
 
 @require_POST

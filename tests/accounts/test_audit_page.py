@@ -79,7 +79,7 @@ def test_filters_by_actor_account_action_and_dates(client_for, admin, history):
 def test_keyset_pages_keep_the_filters_and_never_repeat_an_entry(
     client_for, admin, history, monkeypatch
 ):
-    from dashboard.core import audit_views
+    from dashboard.accounts import audit_views
 
     monkeypatch.setattr(audit_views, "PAGE_SIZE", 2)
     client = client_for(admin)

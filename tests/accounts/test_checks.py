@@ -124,6 +124,29 @@ def test_running_a_finished_check_again_calls_nothing(demo_account):
     assert ApiCall.objects.count() == 1
 
 
+def test_a_check_that_keeps_dying_is_given_up_at_the_attempt_cap(demo_account, monkeypatch):
+    from dashboard.accounts import services
+
+    account = demo_account("croct")
+
+    def dies(cls, client):  # a bug or a killed worker, not a provider answer
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(account.provider_class, "verify", classmethod(dies))
+    check = AccountCheck.objects.create(account=account)
+    for attempt in range(services.MAX_CHECK_ATTEMPTS):
+        # Each redelivery of the message resumes the check its earlier attempt began.
+        with pytest.raises(RuntimeError):
+            account_check_run(check_id=check.pk, resume=attempt > 0)
+
+    given_up = account_check_run(check_id=check.pk, resume=True)
+
+    assert given_up.attempts == services.MAX_CHECK_ATTEMPTS
+    assert given_up.status == "failed"
+    assert given_up.problem["title"] == "Gave up"
+    assert ApiCall.objects.count() == 0
+
+
 def test_a_check_of_a_pending_credential_does_not_change_the_account_health(demo_account):
     from dashboard.accounts.services import credential_build
 

@@ -37,7 +37,7 @@ def form_data(provider: str, *, base_url: str, name: str = "", **overrides) -> d
 
 
 def field_block(page: str, field_name: str) -> str:
-    """The rendered ``accounts/_field.html`` block holding the input ``field_name``."""
+    """The rendered ``_field.html`` block holding the input ``field_name``."""
     for block in page.split('<div class="field')[1:]:
         if f'name="{field_name}"' in block:
             return block.split("</div>")[0]

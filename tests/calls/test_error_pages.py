@@ -12,8 +12,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.calls.group_selectors import GROUP_PAGE_SIZE
 from dashboard.calls.models import ApiCall, ErrorGroup, ErrorGroupBucket
-from dashboard.calls.selectors import GROUP_PAGE_SIZE
 from tests.calls.conftest import (
     altcraft_problem,
     croct_problem,
@@ -343,7 +343,7 @@ def test_bucket_rows_are_used_for_the_chart_not_raw_calls(reader, db):
     ("period", "buckets", "step_hours"), [("24h", 24, 1), ("7d", 28, 6), ("30d", 30, 24)]
 )
 def test_chart_buckets_are_aligned_and_end_with_the_current_one(period, buckets, step_hours):
-    from dashboard.calls.selectors import bucket_edges
+    from dashboard.calls.group_selectors import bucket_edges
 
     now = timezone.now().replace(hour=13, minute=37)
     edges = bucket_edges(period, now=now)

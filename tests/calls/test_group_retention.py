@@ -47,4 +47,4 @@ def test_a_group_whose_calls_are_all_pruned_still_opens(settings, client_for, su
 
 def test_the_beat_schedule_runs_the_synthetic_checks_and_the_straggler_fold(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"calls.prune", "calls.synthetic_checks", "calls.fold_stragglers"} <= tasks
+    assert {"calls.prune", "accounts.synthetic_checks", "calls.fold_stragglers"} <= tasks

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from dashboard.accounts import rotation, services
+from dashboard.accounts import rotation, scheduled_checks
 from dashboard.accounts.models import AccountCheck
-from dashboard.accounts.services import account_check_request, account_checks_resend_waiting
+from dashboard.accounts.scheduled_checks import account_checks_resend_waiting
+from dashboard.accounts.services import account_check_request
 from dashboard.core import queueing
 from dashboard.core.queueing import enqueue_on_commit, register_sweeper, sweep
 
@@ -100,10 +101,10 @@ def sent(monkeypatch):
     seen: list[tuple[str, tuple]] = []
 
     def record(task, *args, **options):
-        seen.append((task.name, args))
+        seen.append((task if isinstance(task, str) else task.name, args))
         return True
 
-    monkeypatch.setattr(services, "send_now", record)
+    monkeypatch.setattr(scheduled_checks, "send_now", record)
     return seen
 
 

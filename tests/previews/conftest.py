@@ -48,15 +48,18 @@ def preview_form(account, **fields) -> dict:
     return data
 
 
-def poll_until_done(client, url: str, timeout: float = 30.0) -> str:
-    """GET ``url`` as htmx until it answers 286 (htmx's stop-polling); its HTML."""
+def poll_until_done(client, url: str, timeout: float = 30.0, *, from_page: str = "") -> str:
+    """GET ``url`` as htmx until it answers 286 (htmx's stop-polling); its HTML.
+
+    ``from_page`` is the page htmx polls from (its HX-Current-URL header)."""
 
     from django.contrib.sessions.exceptions import SessionInterrupted
     from django.db import OperationalError
 
     def finished():
         try:
-            answer = client.get(url, HTTP_HX_REQUEST="true")
+            headers = {"HTTP_HX_CURRENT_URL": f"http://testserver{from_page}"} if from_page else {}
+            answer = client.get(url, HTTP_HX_REQUEST="true", **headers)
         except (OperationalError, SessionInterrupted):
             # SQLite's shared-cache test database refuses a read or the session save while
             # the worker writes ("table is locked"); PostgreSQL never does. Ask again.
@@ -80,11 +83,11 @@ def submit_preview(client, account, **fields):
     assert response.status_code == 200
     first = response.content.decode()
     created = PreviewRequest.objects.exclude(pk__in=before).get()
-    # The page polls with ?from=index: the finished answer also refreshes the page's
-    # "Latest previews" list out of band.
-    result_url = reverse("previews:result", args=[created.pk]) + "?from=index"
+    # Polled from the preview page (htmx says so in HX-Current-URL), the finished answer
+    # also refreshes the page's "Latest previews" list out of band.
+    result_url = reverse("previews:result", args=[created.pk])
     assert f'hx-get="{result_url}"' in first
-    done = poll_until_done(client, result_url)
+    done = poll_until_done(client, result_url, from_page=reverse("previews:index"))
     assert '<section class="card" id="recent-previews" hx-swap-oob="true">' in done
     assert f'data-preview="{created.pk}"' in done
     created.refresh_from_db()

@@ -161,11 +161,11 @@ def _tolerant(predicate):
     return check
 
 
-def _poll(client, url: str, timeout: float = 30.0) -> str:
+def _poll(client, url: str, timeout: float = 30.0, **headers) -> str:
     """GET ``url`` as htmx until it answers 286 (stop polling); its HTML."""
 
     def finished():
-        answer = client.get(url, HTTP_HX_REQUEST="true")
+        answer = client.get(url, HTTP_HX_REQUEST="true", **headers)
         if answer.status_code == 400:  # the same lock, met while saving the session
             return None
         assert answer.status_code in (200, 286), (url, answer.status_code)
@@ -315,7 +315,11 @@ def _previews(client, ids: dict[str, int], seen: list[str]) -> None:
     assert response.status_code == 200
     seen.append(response.content.decode())
     preview = PreviewRequest.objects.latest("pk")
-    seen.append(_poll(client, reverse("previews:result", args=[preview.pk]) + "?from=index"))
+    # Polled from the preview page: the answer also carries the "Latest previews" list.
+    index = "http://testserver" + reverse("previews:index")
+    seen.append(
+        _poll(client, reverse("previews:result", args=[preview.pk]), HTTP_HX_CURRENT_URL=index)
+    )
     preview.refresh_from_db()
     assert preview.status == "done"
     assert preview.result["variant_id"] == _BRAZIL.variants[2].variant_id  # the token worked

@@ -1,14 +1,14 @@
-"""The Operations overview: per-account health and traffic, per-provider volume
-against documented limits, the scheduled synthetic check, and the daily summary of
-new and regressed error groups.
+"""Reads for the Overview page: per-account health and traffic, per-provider volume
+against documented limits, the scheduled synthetic check, the daily summary of new
+and regressed error groups, and the figures each feature owns (keys due for rotation,
+failed checks, event delivery).
 
-Figures other features own (keys due for rotation, failed checks, event delivery) are
-imported lazily and shown as "not available" until their feature lands.
+This app is the top of the graph (docs/architecture.md): it imports every feature's
+selectors directly, and nothing but the URLconf imports it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -18,59 +18,15 @@ from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncMinute, TruncSecond
 from django.utils import timezone
 
-from dashboard.accounts.models import AccountCheck, CheckStatus, ConnectedAccount
+from dashboard.accounts import selectors as account_selectors
+from dashboard.accounts.models import AccountCheck, ConnectedAccount
 from dashboard.calls import charts
+from dashboard.calls.group_selectors import groups_summary
 from dashboard.calls.models import ApiCall, Outcome
-from dashboard.calls.selectors import groups_summary
+from dashboard.calls.selectors import calls_summary
+from dashboard.events import selectors as event_selectors
 from integrations import errors
-from integrations.registry import UnknownProvider, get_provider, provider_choices
-
-logger = logging.getLogger(__name__)
-
-UNAVAILABLE = object()
-
-
-# --- the synthetic check (a write; the beat task calls it) ----------------------------------
-def synthetic_checks_queue(*, now: datetime | None = None) -> list[int]:
-    """Queue a verify check for every enabled account whose provider can verify and
-    that has no check in flight; returns the queued check ids."""
-    from dashboard.accounts.services import account_check_request
-
-    now = now or timezone.now()
-    # A check still pending or running (a slow provider, a busy worker) is not doubled.
-    in_flight = set(
-        AccountCheck.objects.filter(
-            status__in=(CheckStatus.PENDING, CheckStatus.RUNNING),
-            requested_at__gte=now - timedelta(seconds=2 * settings.SYNTHETIC_CHECK_SECONDS),
-        ).values_list("account_id", flat=True)
-    )
-    queued = []
-    for account in ConnectedAccount.objects.filter(is_enabled=True).order_by("pk"):
-        if account.pk in in_flight:
-            continue
-        try:
-            verifiable = get_provider(account.provider).can_verify()
-        except UnknownProvider:
-            continue
-        if verifiable:
-            queued.append(account_check_request(account=account).pk)
-    return queued
-
-
-# --- reads ----------------------------------------------------------------------------------
-def _optional(module: str, name: str, **kwargs):
-    """The value of another feature's selector, or UNAVAILABLE until it exists."""
-    import importlib
-
-    try:
-        function = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return UNAVAILABLE
-    try:
-        return function(**kwargs)
-    except Exception:  # another feature's bug must not take the Overview down
-        logger.exception("overview_section_failed", extra={"selector": f"{module}.{name}"})
-        return UNAVAILABLE
+from integrations.registry import provider_choices
 
 
 def _p95_by_account(since: datetime) -> dict[int | None, float]:
@@ -187,28 +143,27 @@ def provider_volume(*, now: datetime | None = None) -> list[dict]:
     return rows
 
 
-def operations_overview(*, now: datetime | None = None) -> dict:
+def overview_for(*, user, now: datetime | None = None) -> dict:
+    """Everything the Overview page shows, for ``user`` (whose role decides which
+    accounts' details are listed)."""
     now = now or timezone.now()
-    due = _optional(
-        "dashboard.accounts.selectors",
-        "credentials_due_for_rotation",
-        max_age_days=settings.CREDENTIAL_MAX_AGE_DAYS,
+    due = account_selectors.credentials_due_for_rotation(
+        max_age_days=settings.CREDENTIAL_MAX_AGE_DAYS
     )
-    failed_checks = _optional("dashboard.accounts.selectors", "accounts_with_failed_checks")
-    delivery = _optional("dashboard.events.selectors", "delivery_overview")
     due_by_account: dict[int, list] = defaultdict(list)
-    if due is not UNAVAILABLE:
-        for credential in due:
-            due_by_account[getattr(credential, "account_id", None)].append(credential)
+    for credential in due:
+        due_by_account[credential.account_id].append(credential)
     accounts = account_operations(now=now)
     for row in accounts:
         row["due"] = due_by_account.get(row["account"].pk, [])
     return {
+        "accounts": account_selectors.accounts_overview(user=user),
+        "calls": calls_summary(since=now - timedelta(hours=1)),
         "ops_accounts": accounts,
         "ops_providers": provider_volume(now=now),
-        "rotation_due": None if due is UNAVAILABLE else list(due),
-        "failed_checks": None if failed_checks is UNAVAILABLE else list(failed_checks),
-        "delivery": None if delivery is UNAVAILABLE else delivery,
+        "rotation_due": list(due),
+        "failed_checks": list(account_selectors.accounts_with_failed_checks()),
+        "delivery": event_selectors.delivery_overview(now=now),
         "daily": groups_summary(since=now - timedelta(days=1)),
         "synthetic_minutes": max(1, settings.SYNTHETIC_CHECK_SECONDS // 60),
     }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.core import audit_views
+from dashboard.accounts import audit_views
 
 app_name = "audit"
 urlpatterns = [

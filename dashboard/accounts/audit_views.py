@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dashboard.core.audit_forms import AuditFilterForm
-from dashboard.core.audit_selectors import audit_entries, audit_page, entry_action, entry_by
+from dashboard.accounts.audit_forms import AuditFilterForm
+from dashboard.accounts.audit_selectors import audit_entries, audit_page, entry_action, entry_by
 from dashboard.core.params import parse_id
 from dashboard.core.roles import perm
 
@@ -69,7 +69,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "core/audit_list.html",
+        "accounts/audit_list.html",
         {
             "form": form,
             "rows": [_row(e) for e in page.entries],

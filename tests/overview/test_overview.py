@@ -1,10 +1,9 @@
 """The Operations overview: figures computed from seeded rows, the synthetic check,
-and sections from other features that may be missing."""
+and the sections other features own."""
 
 from __future__ import annotations
 
 import re
-import sys
 import types
 from datetime import timedelta
 
@@ -13,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.accounts.models import AccountCheck, ConnectedAccount
+from dashboard.accounts.scheduled_checks import account_checks_queue_synthetic
 from dashboard.calls.groups import group_set_state
 from dashboard.calls.models import ApiCall, ErrorGroup
-from dashboard.calls.operations import synthetic_checks_queue
 from tests.conftest import wait_for
 
 
@@ -142,22 +141,6 @@ def test_the_daily_summary_lists_new_and_regressed_groups(client_for, marketer, 
     assert reverse("calls:group", args=[old.pk]) in page
 
 
-def test_sections_of_features_not_landed_say_not_available(client_for, marketer, db, monkeypatch):
-    account("Shop", "croct")
-    monkeypatch.setitem(sys.modules, "dashboard.events.selectors", types.ModuleType("empty"))
-    import dashboard.accounts.selectors as accounts_selectors
-
-    monkeypatch.delattr(accounts_selectors, "credentials_due_for_rotation", raising=False)
-    monkeypatch.delattr(accounts_selectors, "accounts_with_failed_checks", raising=False)
-
-    response = client_for(marketer).get(reverse("overview"))
-
-    page = response.content.decode()
-    assert response.status_code == 200
-    assert "Not available yet." in page
-    assert '<span class="unavailable">not available</span>' in page
-
-
 def test_keys_due_for_rotation_are_shown_per_account(client_for, marketer, db, monkeypatch):
     shop = account("Shop", "croct")
     import dashboard.accounts.selectors as accounts_selectors
@@ -183,8 +166,8 @@ def test_the_synthetic_check_queues_enabled_verifiable_accounts_once(
     account("Tags", "commanders_act")  # cannot verify
 
     with django_capture_on_commit_callbacks() as callbacks:
-        queued = synthetic_checks_queue()
-    again = synthetic_checks_queue()  # the first one is still pending
+        queued = account_checks_queue_synthetic()
+    again = account_checks_queue_synthetic()  # the first one is still pending
 
     assert [AccountCheck.objects.get(pk=pk).account for pk in queued] == [shop]
     assert again == []
@@ -194,7 +177,7 @@ def test_the_synthetic_check_queues_enabled_verifiable_accounts_once(
 def test_the_scheduled_check_runs_the_verify_call_and_the_overview_shows_it(
     celery_worker, demo_account, client_for, marketer
 ):
-    from dashboard.calls.tasks import queue_synthetic_checks
+    from dashboard.accounts.tasks import queue_synthetic_checks
 
     shop = demo_account("croct")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
-from dashboard.accounts.models import ConnectedAccount
-from dashboard.core.audit_selectors import (
+from dashboard.accounts.audit_selectors import (
     AuditFilters,
     audit_action_choices,
     audit_actor_choices,
 )
+from dashboard.accounts.models import ConnectedAccount
 
 
 class AuditFilterForm(forms.Form):

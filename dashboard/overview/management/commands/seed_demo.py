@@ -1,4 +1,6 @@
-"""Demo users (one per role) and one sandbox account per provider.
+"""Demo users (one per role), one sandbox account per provider and demo personas.
+
+It lives in the overview app because it knows every feature (docs/architecture.md).
 
 Passwords are generated once, kept in ``var/demo-users.txt`` (mode 600) and printed
 on every run so ``make run`` can show them again. The admin role requires two-factor,
@@ -8,7 +10,6 @@ add it to an app (or use the printed recovery code, which works once).
 
 from __future__ import annotations
 
-import importlib
 import secrets
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from django.db import transaction
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import account_connect
 from dashboard.core.roles import ROLES, sync_roles
+from dashboard.previews.models import Persona
+from dashboard.previews.services import persona_save
 from integrations.registry import all_providers
 
 DEMO_PERSONAS = (
@@ -45,7 +48,6 @@ class Command(BaseCommand):
                 user.save()
             user.groups.set([Group.objects.get(name=role)])
         for provider in all_providers():
-            sandbox = importlib.import_module(provider.sandbox_module)
             name = f"{provider.label} (sandbox)"
             url = f"{base_url.rstrip('/')}/sandbox/{provider.key}"
             existing = ConnectedAccount.objects.filter(name=name).first()
@@ -55,12 +57,13 @@ class Command(BaseCommand):
                     existing.base_url = url
                     existing.save(update_fields=["base_url"])
                 continue
+            demo_settings, demo_secrets = provider.sandbox_demo_credentials()
             account_connect(
                 provider=provider.key,
                 name=name,
                 base_url=url,
-                settings=dict(sandbox.DEMO_SETTINGS),
-                secrets=dict(sandbox.DEMO_SECRETS),
+                settings=demo_settings,
+                secrets=demo_secrets,
                 is_demo=True,
             )
         self._seed_personas()
@@ -124,9 +127,6 @@ class Command(BaseCommand):
     def _seed_personas(self) -> None:
         """A few shared visitor presets matching the Croct sandbox's audiences, so a
         marketer can run a grid on a fresh install (only when none exist yet)."""
-        from dashboard.previews.models import Persona
-        from dashboard.previews.services import persona_save
-
         if Persona.objects.exists():
             return
         for name, description, context in DEMO_PERSONAS:

@@ -1,0 +1,40 @@
+"""Writes of the previews app, one module per job (HackSoft's services, split):
+
+- ``checks``   what every request is checked against; the ``Visitor``
+- ``previews`` one content fetch: create, re-run, run
+- ``grids``    persona x locale grids of previews
+- ``personas`` visitor presets
+- ``cql``      CQL evaluations
+- ``runs``     the work-row pattern: claim, attempt cap, the sweeper
+
+The names callers use are re-exported here (``services.preview_create``).
+Tasks import these modules; these modules never import tasks (they enqueue by
+task name through ``dashboard.core.queueing``).
+"""
+
+from dashboard.previews.visitors import VisitorInputError
+
+from .checks import Visitor, visitor_for
+from .cql import MAX_QUERY_LENGTH, evaluation_create, evaluation_run
+from .grids import grid_create, grid_set_baseline
+from .personas import persona_delete, persona_save
+from .previews import preview_create, preview_rerun, preview_run
+from .runs import MAX_ATTEMPTS, previews_requeue_stale
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "MAX_QUERY_LENGTH",
+    "Visitor",
+    "VisitorInputError",
+    "evaluation_create",
+    "evaluation_run",
+    "grid_create",
+    "grid_set_baseline",
+    "persona_delete",
+    "persona_save",
+    "preview_create",
+    "preview_rerun",
+    "preview_run",
+    "previews_requeue_stale",
+    "visitor_for",
+]
