@@ -33,6 +33,7 @@ from dashboard.calls.models import (
     Outcome,
 )
 from dashboard.calls.subjects import subject_url
+from dashboard.calls.triage import TriageFilters
 from dashboard.core.keyset import decode_keyset, encode_keyset
 
 PAGE_SIZE = 50
@@ -175,6 +176,7 @@ class GroupFilters:
     state: str = ""
     problem_class: str = ""
     sort: str = "last_seen"
+    triage: TriageFilters = TriageFilters()
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def filtered_groups(filters: GroupFilters) -> QuerySet[ErrorGroup]:
         qs = qs.filter(
             pk__in=ErrorGroupAccount.objects.filter(account_id=filters.account).values("group_id")
         )
-    return qs
+    return filters.triage.apply(qs)
 
 
 def group_page(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard.accounts.selectors import account_list
-from dashboard.calls import charts, selectors
+from dashboard.calls import charts, selectors, triage_views
 from dashboard.calls.forms import GroupStateForm
 from dashboard.calls.groups import GroupStateError, group_set_state
 from dashboard.calls.models import ApiCall, ErrorGroup, GroupState, Outcome, ProblemClass
@@ -98,6 +100,8 @@ def _group_filters_from(request: HttpRequest) -> tuple[selectors.GroupFilters, d
 def error_list(request: HttpRequest) -> HttpResponse:
     """The error groups, by last seen or count, each with a sparkline of the period."""
     filters, values = _group_filters_from(request)
+    triage_filters = triage_views.triage_filters_from(request)
+    filters = dataclasses.replace(filters, triage=triage_filters)
     cursor = request.GET.get("cursor", "")
     page = selectors.group_page(filters, cursor=cursor)
     ids = [g.pk for g in page.rows]
@@ -137,6 +141,7 @@ def error_list(request: HttpRequest) -> HttpResponse:
             "classes": ProblemClass.choices,
             "sorts": selectors.GROUP_SORTS.items(),
             "periods": selectors.PERIOD_LABELS.items(),
+            **triage_views.list_context(request, triage_filters),
         },
     )
 
@@ -161,6 +166,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "facets": selectors.group_facets(group),
             "form": GroupStateForm(),
             "retention_days": settings.CALL_LOG_RETENTION_DAYS,
+            **triage_views.group_context(request, group),
         },
     )
 

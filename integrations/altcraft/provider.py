@@ -10,6 +10,7 @@ from integrations.altcraft.client import FORMATS, AltcraftClient
 from integrations.http import ProviderSession
 from integrations.provider import (
     Capability,
+    CurlAuth,
     Field,
     Provider,
     clean_positive_int,
@@ -76,6 +77,12 @@ class AltcraftProvider(Provider):
         }
     )
     sandbox_module = "integrations.altcraft.sandbox"
+
+    @classmethod
+    def curl_auth(cls, placeholders: Mapping[str, str]) -> CurlAuth:
+        # providers/altcraft.md: the token travels in the request body, never the URL.
+        token = placeholders["token"]
+        return CurlAuth(body_fields={"token": token}, notes={token: "the API token"})
 
     @classmethod
     def make_client(
