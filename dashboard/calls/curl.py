@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
 
-from integrations.http import REDACTED
+from integrations.http import REDACTED, encode_json
 from integrations.provider import CurlAuth
 from integrations.registry import UnknownProvider, get_provider
 
@@ -83,7 +83,7 @@ def curl_for_call(call) -> CurlCommand:
     url = _url(call.url, auth, names)
     headers = _headers(call.request_headers or {}, auth, names)
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-    body = _body(call.request_body or "", content_type, call.request_bytes, auth, names, notes)
+    body = _body(call.request_body or "", content_type, auth, names, notes)
 
     lines = [f"curl -X {shlex.quote(call.method or 'GET')} {_word(url, names)}"]
     if auth.basic:
@@ -134,9 +134,7 @@ def _headers(recorded: dict[str, Any], auth: CurlAuth, names: _Names) -> list[tu
     return out
 
 
-def _body(
-    text: str, content_type: str, sent_bytes: int, auth: CurlAuth, names: _Names, notes: list
-) -> str:
+def _body(text: str, content_type: str, auth: CurlAuth, names: _Names, notes: list) -> str:
     if not text:
         return ""
     fields = {k.lower(): v for k, v in auth.body_fields.items()}
@@ -154,7 +152,7 @@ def _body(
                     text,
                 )
             )
-        return _json_as_sent(_fill_json(value, fields, names), sent_bytes)
+        return _json_as_sent(_fill_json(value, fields, names))
     if stripped.startswith("<"):
         text = _XML_MARKED.sub(
             lambda m: f"<{m.group(1)}>{_field(m.group(1), fields, names)}</{m.group(1)}>", text
@@ -187,14 +185,11 @@ def _fill_json(value: Any, fields: dict[str, str], names: _Names) -> Any:
     return value
 
 
-def _json_as_sent(value: Any, sent_bytes: int) -> str:
-    """The JSON text closest to the bytes sent: the log re-serializes bodies with
-    spaces after separators, clients send them compact (``encode_json``) or not."""
-    compact = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    spaced = json.dumps(value, ensure_ascii=False)
-    if abs(len(spaced.encode()) - sent_bytes) < abs(len(compact.encode()) - sent_bytes):
-        return spaced
-    return compact
+def _json_as_sent(value: Any) -> str:
+    """The JSON as the client sent it: every client encodes bodies with
+    ``integrations.http.encode_json`` (compact), while the log keeps them re-serialized
+    with spaces; re-encoding gives back the bytes sent, secrets aside."""
+    return encode_json(value).decode("utf-8")
 
 
 def _word(text: str, names: _Names) -> str:
