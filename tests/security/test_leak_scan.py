@@ -36,6 +36,8 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
+from dashboard.calls.curl import curl_for_call
+from dashboard.calls.models import ApiCall
 from dashboard.events.models import EventStatus, OutboundEvent, Replay
 from dashboard.previews.models import CqlEvaluation, PreviewRequest
 from dashboard.profiles.models import ExportJob, LookupRequest, LookupResult
@@ -514,6 +516,12 @@ def test_no_secret_escapes_to_pages_logs_tasks_or_the_database(
         "profiles.lookup",
         "profiles.export",
     }, sent
+    # Copy as cURL (#20): the command of every recorded call, as the clipboard gets it.
+    commands = [curl_for_call(call).text for call in ApiCall.objects.all()]
+    assert any("$OCTY_SECRET_KEY" in c for c in commands)
+    assert any("$COMMANDERS_ACT_SOURCE_KEY" in c for c in commands)
+    assert any('data-testid="curl-text"' in body for body in pages.values())
+    seen += commands
     out, err = capfd.readouterr()
     leaks = _leaks(
         pages=pages, published=published, log_text=caplog.text, output=out + err, seen=seen
