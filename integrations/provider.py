@@ -11,7 +11,7 @@ import enum
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -110,6 +110,25 @@ def clean_base_url(value: str) -> str:
     return value.rstrip("/")
 
 
+@dataclass(frozen=True)
+class CurlAuth:
+    """Where a provider's client puts each secret, written with named placeholders
+    (``$OCTY_SECRET_KEY``) instead of values: what "Copy as cURL" adds to a recorded,
+    redacted request.
+
+    ``headers``, ``query`` and ``body_fields`` map a header, query parameter or body
+    field (JSON key or XML element) to the text sent there; ``basic`` is a
+    (user, password) pair sent as HTTP Basic (``curl -u``), replacing the recorded
+    Authorization header; ``notes`` say, per placeholder, which value to put in it.
+    """
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    body_fields: Mapping[str, str] = field(default_factory=dict)
+    basic: tuple[str, str] | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+
 class Provider:
     """Base declaration; subclasses fill in the class attributes and ``build_client``."""
 
@@ -186,6 +205,21 @@ class Provider:
     def secret_values(cls, secrets: Mapping[str, str]) -> list[str]:
         """Every string the recorder must never store for these secrets."""
         return [v for v in secrets.values() if v]
+
+    @classmethod
+    def curl_placeholders(cls) -> dict[str, str]:
+        """Secret field name -> the shell variable standing for it in a cURL command,
+        named from the provider key and the field (``$CROCT_API_KEY``)."""
+        prefix = re.sub(r"[^A-Z0-9]+", "_", cls.key.upper())
+        return {
+            f.name: f"${prefix}_{re.sub(r'[^A-Z0-9]+', '_', f.name.upper())}" for f in cls.secrets
+        }
+
+    @classmethod
+    def curl_auth(cls, placeholders: Mapping[str, str]) -> CurlAuth:
+        """How this provider's client sends its secrets, with ``placeholders`` (from
+        :meth:`curl_placeholders`) in place of the values. Providers override it."""
+        return CurlAuth()
 
     @classmethod
     def session(

@@ -32,6 +32,7 @@ from dashboard.calls.models import (
 )
 from dashboard.calls.selectors import connected_account_model
 from dashboard.calls.subjects import subject_url
+from dashboard.calls.triage import TriageFilters
 from dashboard.core.keyset import decode_keyset, encode_keyset
 
 GROUP_PAGE_SIZE = 25
@@ -55,6 +56,7 @@ class GroupFilters:
     state: str = ""
     problem_class: str = ""
     sort: str = "last_seen"
+    triage: TriageFilters = TriageFilters()
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def filtered_groups(filters: GroupFilters) -> QuerySet[ErrorGroup]:
         qs = qs.filter(
             pk__in=ErrorGroupAccount.objects.filter(account_id=filters.account).values("group_id")
         )
-    return qs
+    return filters.triage.apply(qs)
 
 
 def group_page(

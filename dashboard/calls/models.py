@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings as django_settings
 from django.db import models
+from django.utils import timezone
 
 
 class Outcome(models.TextChoices):
@@ -62,6 +63,18 @@ class ErrorGroup(models.Model):
     state_changed_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     regressed_at = models.DateTimeField(null=True, blank=True)
+    # Triage (issue #20, dashboard/calls/triage.py): who looks after the group, and
+    # a snooze that ends by itself at a time or once ``count`` reaches a number; both
+    # are compared at read time, so nothing has to wake a group up.
+    assignee = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_until_count = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-last_seen", "-id"]
@@ -75,6 +88,8 @@ class ErrorGroup(models.Model):
             models.Index(fields=["problem_class", "-last_seen", "-id"], name="errgroup_class"),
             models.Index(fields=["first_seen"], name="errgroup_first_seen"),
             models.Index(fields=["regressed_at"], name="errgroup_regressed"),
+            # The "mine" and "unassigned" filters, newest first.
+            models.Index(fields=["assignee", "-last_seen", "-id"], name="errgroup_assignee"),
         ]
 
     def __str__(self) -> str:
@@ -83,6 +98,16 @@ class ErrorGroup(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in (GroupState.NEW, GroupState.ONGOING, GroupState.REGRESSED)
+
+    def is_snoozed_at(self, now) -> bool:
+        """Whether a snooze still hides the group at ``now`` (see calls/triage.py)."""
+        if self.snoozed_until is not None and self.snoozed_until > now:
+            return True
+        return self.snoozed_until_count is not None and self.snoozed_until_count > self.count
+
+    @property
+    def is_snoozed(self) -> bool:
+        return self.is_snoozed_at(timezone.now())
 
 
 class ErrorGroupBucket(models.Model):

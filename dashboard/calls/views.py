@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -10,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.calls import charts, group_selectors, selectors
+from dashboard.calls import charts, group_selectors, selectors, triage_views
 from dashboard.calls.forms import GroupStateForm
 from dashboard.calls.groups import GroupStateError, group_set_state
 from dashboard.calls.models import ApiCall, ErrorGroup, GroupState, Outcome, ProblemClass
@@ -99,6 +101,8 @@ def _group_filters_from(request: HttpRequest) -> tuple[group_selectors.GroupFilt
 def error_list(request: HttpRequest) -> HttpResponse:
     """The error groups, by last seen or count, each with a sparkline of the period."""
     filters, values = _group_filters_from(request)
+    triage_filters = triage_views.triage_filters_from(request)
+    filters = dataclasses.replace(filters, triage=triage_filters)
     cursor = request.GET.get("cursor", "")
     page = group_selectors.group_page(filters, cursor=cursor)
     ids = [g.pk for g in page.rows]
@@ -138,6 +142,7 @@ def error_list(request: HttpRequest) -> HttpResponse:
             "classes": ProblemClass.choices,
             "sorts": group_selectors.GROUP_SORTS.items(),
             "periods": group_selectors.PERIOD_LABELS.items(),
+            **triage_views.list_context(request, triage_filters),
         },
     )
 
@@ -162,6 +167,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "facets": group_selectors.group_facets(group),
             "form": GroupStateForm(),
             "retention_days": settings.CALL_LOG_RETENTION_DAYS,
+            **triage_views.group_context(request, group),
         },
     )
 

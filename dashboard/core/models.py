@@ -26,6 +26,7 @@ class Access(models.Model):
             ("see_contact_details", "See unmasked emails and phone numbers"),
             ("view_errors", "Read the API call log and error history"),
             ("manage_errors", "Resolve or ignore error groups"),
+            ("triage_errors", "Assign and snooze error groups"),
             ("export_data", "Export profile and event data"),
             ("view_audit", "Read the audit trail"),
             ("manage_team", "Invite staff, change roles, reset second factors, end sessions"),

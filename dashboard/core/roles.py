@@ -30,6 +30,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "edit_profiles",
         "see_contact_details",
         "replay_customer_events",
+        "triage_errors",
     ),
     ADMIN: (
         *_EVERYONE,
@@ -41,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "replay_customer_events",
         "manage_accounts",
         "manage_errors",
+        "triage_errors",
         "export_data",
         "view_audit",
         "manage_team",

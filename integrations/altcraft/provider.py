@@ -11,6 +11,7 @@ from integrations.altcraft.profiles import AltcraftProfiles
 from integrations.http import ProviderSession
 from integrations.provider import (
     Capability,
+    CurlAuth,
     Field,
     Provider,
     clean_positive_int,
@@ -78,6 +79,12 @@ class AltcraftProvider(Provider):
     )
     sandbox_module = "integrations.altcraft.sandbox"
     profiles = AltcraftProfiles()
+
+    @classmethod
+    def curl_auth(cls, placeholders: Mapping[str, str]) -> CurlAuth:
+        # providers/altcraft.md: the token travels in the request body, never the URL.
+        token = placeholders["token"]
+        return CurlAuth(body_fields={"token": token}, notes={token: "the API token"})
 
     @classmethod
     def make_client(

@@ -9,7 +9,7 @@ from typing import Any
 from integrations.commanders_act.client import CommandersActClient
 from integrations.commanders_act.events import CommandersActEvents
 from integrations.http import ProviderSession
-from integrations.provider import Capability, Field, Provider
+from integrations.provider import Capability, CurlAuth, Field, Provider
 
 _DIGITS = re.compile(r"^[0-9]+$")
 BATCH_BETA_CHOICES = ("no", "yes")
@@ -79,6 +79,16 @@ class CommandersAct(Provider):
         """
         value = settings.get("batch_beta", "no")
         return value is True or (isinstance(value, str) and value.strip().lower() == "yes")
+
+    @classmethod
+    def curl_auth(cls, placeholders: Mapping[str, str]) -> CurlAuth:
+        # providers/commanders-act.md: Version 2 — the source key is the `token` query
+        # parameter of every request.
+        key = placeholders["source_key"]
+        return CurlAuth(
+            query={"token": key},
+            notes={key: "the source key, URL-encoded (it sits in the query string)"},
+        )
 
     @classmethod
     def make_client(

@@ -12,7 +12,7 @@ from integrations.croct.client import CroctClient, api_key_id
 from integrations.croct.events import CroctEvents
 from integrations.croct.profiles import CroctProfiles
 from integrations.http import ProviderSession
-from integrations.provider import Capability, Field, Provider, clean_uuid
+from integrations.provider import Capability, CurlAuth, Field, Provider, clean_uuid
 
 # providers/croct.md: an API key is `<uuid>` or `<uuid>:ES256;<base64 PKCS#8 key>`.
 _API_KEY_RE = re.compile(
@@ -82,6 +82,15 @@ class CroctProvider(Provider):
             if signing:
                 values.append(signing)
         return values
+
+    @classmethod
+    def curl_auth(cls, placeholders: Mapping[str, str]) -> CurlAuth:
+        # client.py: server-side calls send the key's UUID in X-Api-Key.
+        key = placeholders["api_key"]
+        return CurlAuth(
+            headers={"X-Api-Key": key},
+            notes={key: "the API key's UUID (the part before :ES256; if the key signs tokens)"},
+        )
 
     @classmethod
     def make_client(

@@ -12,7 +12,7 @@ from integrations.http import ProviderSession
 from integrations.octy.client import OctyClient, basic_token
 from integrations.octy.events import OctyEvents
 from integrations.octy.profiles import OctyProfiles
-from integrations.provider import Capability, Field, Provider, SettingsError
+from integrations.provider import Capability, CurlAuth, Field, Provider, SettingsError
 from integrations.provider import clean_base_url as clean_any_base_url
 
 _KEY_BODY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -103,6 +103,15 @@ class OctyProvider(Provider):
         if public and secret:
             values += [basic_token(public, secret), f"{public}:{secret}"]
         return values
+
+    @classmethod
+    def curl_auth(cls, placeholders: Mapping[str, str]) -> CurlAuth:
+        # providers/octy.md: auth — HTTP Basic, public key as user, secret key as password.
+        public, secret = placeholders["public_key"], placeholders["secret_key"]
+        return CurlAuth(
+            basic=(public, secret),
+            notes={public: "the public key (pk_…)", secret: "the secret key (sk_…)"},
+        )
 
     @classmethod
     def clean_base_url(cls, value: str) -> str:

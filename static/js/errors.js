@@ -6,7 +6,12 @@
   var POLLED = "[data-live-poll]";
   document.addEventListener("htmx:beforeRequest", function (event) {
     var source = event.detail.elt;
-    if (document.hidden && source && source.matches && source.matches(POLLED)) {
+    if (!source || !source.matches || !source.matches(POLLED)) {
+      return;
+    }
+    // A hidden tab skips its polls; so does a list with ticked boxes, which a swap
+    // would untick before the bulk form is sent.
+    if (document.hidden || source.querySelector("input[form=bulk-form]:checked")) {
       event.preventDefault();
     }
   });

@@ -132,9 +132,9 @@ def url_kwargs(name: str, w) -> dict:
             return {}
         return {"pk": w.croct.pk}
     if app == "calls":
-        return {"group": {"pk": w.group.pk}, "group_state": {"pk": w.group.pk}}.get(
-            view, {"pk": w.call.pk} if view == "detail" else {}
-        )
+        if view.startswith("group_") or view == "group":
+            return {"pk": w.group.pk}
+        return {"pk": w.call.pk} if view == "detail" else {}
     if app == "previews":
         by_view = {
             "detail": w.preview.pk,

@@ -37,6 +37,8 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
+from dashboard.calls.curl import curl_for_call
+from dashboard.calls.models import ApiCall
 from dashboard.events.models import EventStatus, OutboundEvent, Replay
 from dashboard.previews.models import CqlEvaluation, PreviewRequest
 from dashboard.profiles.models import ExportJob, LookupRequest, LookupResult
@@ -371,11 +373,14 @@ def _events(client, ids: dict[str, int], sandbox, seen: list[str]) -> None:
     for account_id, payload in sent:
         event = _compose(client, account_id, payload, seen)
         assert event.status == EventStatus.DELIVERED, (event.provider, event.status)
-        # The key travelled in the Authorization header: the call log holds it redacted.
+        # The key travelled in the Authorization header (Octy) or, Commanders Act v2,
+        # the `token` query parameter: the call log holds it redacted.
         call = event.attempts.get().api_call
         headers = {k.lower(): v for k, v in call.request_headers.items()}
-        if event.provider in ("commanders_act", "octy"):
+        if event.provider == "octy":
             assert headers["authorization"].endswith(" [REDACTED]"), headers
+        if event.provider == "commanders_act":
+            assert "token=[REDACTED]" in call.url, call.url
     # Refused for its key: a failure, then a replay of it (same bytes, same key).
     failed = _compose(client, ids["rejected octy"], octy_event, seen)
     assert failed.status == EventStatus.FAILED
@@ -563,6 +568,12 @@ def test_no_secret_escapes_to_pages_logs_tasks_or_the_database(
         "profiles.lookup",
         "profiles.export",
     }, sent
+    # Copy as cURL (#20): the command of every recorded call, as the clipboard gets it.
+    commands = [curl_for_call(call).text for call in ApiCall.objects.all()]
+    assert any("$OCTY_SECRET_KEY" in c for c in commands)
+    assert any("$COMMANDERS_ACT_SOURCE_KEY" in c for c in commands)
+    assert any('data-testid="curl-text"' in body for body in pages.values())
+    seen += commands
     out, err = capfd.readouterr()
     leaks = _leaks(
         pages=pages, published=published, log_text=caplog.text, output=out + err, seen=seen

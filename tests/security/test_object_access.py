@@ -18,6 +18,7 @@ ALL = {"marketer", "support", "admin"}
 PREVIEW = {"marketer", "admin"}
 PROFILE = {"support", "admin"}
 ADMIN = {"admin"}
+TRIAGE = {"support", "admin"}
 
 # (method, url name, roles that may act on that object)
 OBJECT_URLS = [
@@ -37,6 +38,9 @@ OBJECT_URLS = [
     ("get", "calls:detail", ALL),
     ("get", "calls:group", ALL),
     ("post", "calls:group_state", ADMIN),
+    ("post", "calls:group_assign", TRIAGE),
+    ("post", "calls:group_snooze", TRIAGE),
+    ("post", "calls:group_unsnooze", TRIAGE),
     ("get", "previews:detail", ALL),
     ("get", "previews:result", ALL),
     ("post", "previews:rerun", PREVIEW),
