@@ -18,14 +18,14 @@ from dashboard.accounts.models import Credential
 from dashboard.accounts.services import provider_client
 from dashboard.calls.curl import curl_for_call
 from dashboard.calls.models import ApiCall
-from dashboard.events.preparing import TEMPLATES
 from integrations.registry import get_provider
 
+CA_PURCHASE = get_provider("commanders_act").events.templates["purchase"]
 CALLS = {
     "croct": lambda c: c.evaluate("true", client_id=str(uuid.uuid4())),
     "octy": lambda c: c.event_types("0"),
     "altcraft": lambda c: c.list_profiles(limit=1),
-    "commanders_act": lambda c: c.send_event(dict(TEMPLATES["commanders_act"]["purchase"])),
+    "commanders_act": lambda c: c.send_event(dict(CA_PURCHASE)),
 }
 PLACEHOLDERS = {
     "croct": ["$CROCT_API_KEY"],
