@@ -278,6 +278,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Switchyard ---------------------------------------------------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
+# The mounted sandboxes (#15 item 1): injected delays are capped, and at most this many
+# sandbox requests run at once (the rest get 503) so they never hold every web thread.
+SANDBOX_MAX_FAULT_SECONDS = env.float("SANDBOX_MAX_FAULT_SECONDS", default=5.0)
+SANDBOX_MAX_CONCURRENT = env.int("SANDBOX_MAX_CONCURRENT", default=6)
 CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=30)
 # "background": call-log rows are inserted in batches by a writer thread per process
 # (see dashboard/calls/recorder.py); "inline": on the caller's path. Tests use inline
