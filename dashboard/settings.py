@@ -49,7 +49,11 @@ if TESTING and not os.environ.get("SWITCHYARD_VAR_DIR"):
     os.environ["SWITCHYARD_VAR_DIR"] = tempfile.mkdtemp(prefix="switchyard-test-")
 VAR_DIR = Path(env.str("SWITCHYARD_VAR_DIR", default=str(BASE_DIR / "var")))
 if not PRODUCTION:
+    # The embedded default keeps its database, keys, broker messages and customer
+    # exports in var/: readable by this user only (#15 item 13).
+    os.umask(0o077)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.chmod(0o700)
 
 
 def _generated_once(filename: str, make: callable, warning: str | None = None) -> str:
@@ -186,7 +190,13 @@ LOGOUT_REDIRECT_URL = "login"
 # Brute-force protection on the login page.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Either one locks (#15 item 13): many usernames tried from one address (spraying), or
+# one username tried from many addresses.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Proxies (addresses or networks) whose X-Forwarded-For is believed; without any the
+# client is REMOTE_ADDR and the header is ignored (see dashboard/core/client_ip.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "dashboard.core.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
