@@ -49,7 +49,11 @@ if TESTING and not os.environ.get("SWITCHYARD_VAR_DIR"):
     os.environ["SWITCHYARD_VAR_DIR"] = tempfile.mkdtemp(prefix="switchyard-test-")
 VAR_DIR = Path(env.str("SWITCHYARD_VAR_DIR", default=str(BASE_DIR / "var")))
 if not PRODUCTION:
+    # The embedded default keeps its database, keys, broker messages and customer
+    # exports in var/: readable by this user only (#15 item 13).
+    os.umask(0o077)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.chmod(0o700)
 
 
 def _generated_once(filename: str, make: callable, warning: str | None = None) -> str:
@@ -125,6 +129,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before LoginRequiredMiddleware: an idle session is logged out, then sent to login.
+    "dashboard.core.idle.IdleTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
@@ -209,12 +215,19 @@ LOGOUT_REDIRECT_URL = "login"
 # Brute-force protection on the login page.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Either one locks (#15 item 13): many usernames tried from one address (spraying), or
+# one username tried from many addresses.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Proxies (addresses or networks) whose X-Forwarded-For is believed; without any the
+# client is REMOTE_ADDR and the header is ignored (see dashboard/core/client_ip.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "dashboard.core.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
-# Sessions end after this much idle time (each request pushes the expiry forward).
+# Sessions end after this much idle time (each request a person makes pushes the expiry
+# forward; a page's own polling does not: dashboard/core/idle.py).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -303,6 +316,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Switchyard ---------------------------------------------------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
+# The mounted sandboxes (#15 item 1): injected delays are capped, and at most this many
+# sandbox requests run at once (the rest get 503) so they never hold every web thread.
+SANDBOX_MAX_FAULT_SECONDS = env.float("SANDBOX_MAX_FAULT_SECONDS", default=5.0)
+SANDBOX_MAX_CONCURRENT = env.int("SANDBOX_MAX_CONCURRENT", default=6)
 CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=30)
 # "background": call-log rows are inserted in batches by a writer thread per process
 # (see dashboard/calls/recorder.py); "inline": on the caller's path. Tests use inline

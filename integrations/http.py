@@ -32,6 +32,7 @@ from urllib3 import exceptions as urllib3_errors
 from integrations import depth, errors
 from integrations.errors import Problem, ProviderError
 from integrations.netguard import GuardedAdapter
+from integrations.redaction import EncodedSecrets
 from integrations.transport_words import transport_sentence
 
 logger = logging.getLogger(__name__)
@@ -164,12 +165,14 @@ class Redactor:
             values.add(quote(secret, safe=""))
         # Longest first so a secret containing another is removed whole.
         self._values = sorted(values, key=len, reverse=True)
+        # Uppercased, base64, \/-escaped, partly percent-encoded echoes (#15 item 10).
+        self._encoded = EncodedSecrets(values)
 
     def text(self, value: str) -> str:
         for secret in self._values:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        return value
+        return self._encoded.redact(value, REDACTED)
 
     def structure(self, value: Any) -> str:
         """A JSON-able value as recorded text, secret fields and values redacted."""

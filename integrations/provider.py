@@ -49,6 +49,8 @@ class Field:
     default: str = ""
     # Returns the cleaned value or raises ValueError with a message for the user.
     clean: Callable[[str], Any] | None = None
+    # Secrets only: fewer characters are refused (0: the provider's min_secret_length).
+    min_length: int = 0
 
 
 UUID_RE = re.compile(
@@ -139,6 +141,9 @@ class Provider:
     docs_url: ClassVar[str] = ""
     settings: ClassVar[tuple[Field, ...]] = ()
     secrets: ClassVar[tuple[Field, ...]] = ()
+    # A shorter secret is refused at connect: a few characters cannot be told apart
+    # from ordinary text, so they could never be redacted (integrations/redaction.py).
+    min_secret_length: ClassVar[int] = 8
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     # Why verify cannot prove a credential, for providers where it cannot.
     verify_unsupported_reason: ClassVar[str] = ""
@@ -162,8 +167,15 @@ class Provider:
 
     @classmethod
     def clean_secrets(cls, raw: Mapping[str, Any]) -> dict[str, str]:
-        """Validated secrets (all required, non-blank); raises :class:`SettingsError`."""
-        return cls._clean_fields(cls.secrets, raw, unknown_label="secret")
+        """Validated secrets (all required, non-blank, not shorter than the minimum);
+        raises :class:`SettingsError`."""
+        from integrations.redaction import secret_length_problems
+
+        cleaned = cls._clean_fields(cls.secrets, raw, unknown_label="secret")
+        problems = secret_length_problems(cls.secrets, cleaned, cls.min_secret_length)
+        if problems:
+            raise SettingsError(problems)
+        return cleaned
 
     @classmethod
     def _clean_fields(

@@ -15,6 +15,12 @@ Credentials: an emulator accepts any well-formed credential except one containin
 ``0000dead`` (so a demo or test can show a rejected key without setup) and those
 listed with ``POST <sandbox>/_sandbox/credentials {"reject": [...]}``; posting
 ``{"accept_only": [...]}`` turns it into an allow-list. ``DELETE`` restores the default.
+
+A control request that changes state must not be one a web page could make: it is
+refused when it carries an ``Origin`` (browsers add one to every cross-site POST) or a
+body type other than JSON (a cross-site form can send text/plain without asking).
+``max_fault_seconds`` caps every injected delay; the console sets it for the mounted
+emulators, a standalone one leaves it unbounded for tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -120,6 +126,24 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 Handler = Callable[..., Response]
 
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def control_write_refusal(request: Request) -> Response | None:
+    """A 403 for a state-changing control request a browser page could have sent, or
+    None. Test clients send JSON (or nothing) and no ``Origin``; a cross-site form or
+    ``fetch(..., {mode: "no-cors"})`` cannot send ``application/json`` without a CORS
+    preflight the emulator never answers, and always sends ``Origin``."""
+    if request.method in _SAFE_METHODS:
+        return None
+    content_type = (request.mimetype or "").lower()
+    if request.headers.get("Origin") or content_type not in ("", "application/json"):
+        return json_response(
+            {"error": "control requests must be JSON and not come from a web page"},
+            status=403,
+        )
+    return None
+
 
 class SandboxApp:
     """Base WSGI emulator: routing, fault injection and the control endpoint.
@@ -130,6 +154,8 @@ class SandboxApp:
     """
 
     provider = "sandbox"
+    # None: faults hold requests as long as they ask (standalone emulators).
+    max_fault_seconds: float | None = None
 
     def __init__(self, *, seed: int = 7):
         self.seed = seed
@@ -169,6 +195,9 @@ class SandboxApp:
 
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith("/_sandbox/"):
+            refusal = control_write_refusal(request)
+            if refusal is not None:
+                return refusal
             return self.control(request)
         with self.lock:
             self.request_count += 1
@@ -202,10 +231,10 @@ class SandboxApp:
 
     def _apply_fault(self, request: Request, fault: Fault) -> Response | None:
         if fault.kind == "latency":
-            time.sleep(fault.latency_ms / 1000)
+            time.sleep(self._capped(fault.latency_ms / 1000))
             return None
         if fault.kind == "timeout":
-            time.sleep(fault.seconds)
+            time.sleep(self._capped(fault.seconds))
             return self.error_response(request, 504, "The sandbox held this request on purpose")
         if fault.kind == "rate_limit":
             response = self.error_response(request, 429, "Too many requests")
@@ -224,6 +253,11 @@ class SandboxApp:
                     sock.shutdown(socket.SHUT_RDWR)
             return Response(b"", status=500)
         return None
+
+    def _capped(self, seconds: float) -> float:
+        seconds = max(0.0, float(seconds))
+        cap = self.max_fault_seconds
+        return seconds if cap is None else min(seconds, cap)
 
     def control(self, request: Request) -> Response:
         if request.path != "/_sandbox/faults":

@@ -14,8 +14,11 @@ What this trades, and how it is bounded:
   event, credential) never go through here and are never lost.
 - The queue is bounded: when it is full the caller writes its row inline, so memory
   stays flat and nothing is dropped when the database is slower than the traffic.
-- A failed batch insert is retried with backoff; after the last try the rows are
-  logged as dropped (counted, never with their content).
+- A failed batch insert is retried with backoff; a batch the database refuses (a
+  row it cannot store, or still failing after the last try) is written row by row:
+  the good rows go in, a refused row is written again with its texts cleaned and cut
+  to its columns (and without its account if that was the problem). Only a row that
+  still cannot be written is logged as dropped (counted, never with its content).
 
 ``CALL_LOG_WRITER=inline`` writes every row on the caller's path instead (tests use
 it, so a test's own transaction sees its rows).
@@ -31,7 +34,13 @@ import queue
 import threading
 import time
 
-from django.db import DatabaseError, IntegrityError, close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    close_old_connections,
+    connection,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +169,9 @@ class BackgroundCallWriter:
                 close_old_connections()
                 calls_write(batch)
                 return
-            except IntegrityError:
-                # One row pointing at an account that its creator's transaction never
-                # committed must not sink the others: write them one by one.
+            except (IntegrityError, DataError):
+                # One row the database refuses (an account its creator's transaction
+                # never committed, a value it cannot store) must not sink the others.
                 self._write_one_by_one(batch)
                 return
             except DatabaseError:
@@ -170,20 +179,34 @@ class BackgroundCallWriter:
                 # file or a restarting server gets a moment.
                 connection.close()
                 if attempt == self.attempts - 1:
-                    raise
+                    # Still refused: perhaps by one row. Write what can be written.
+                    close_old_connections()
+                    self._write_one_by_one(batch)
+                    return
                 time.sleep(0.1 * 2**attempt)
 
     def _write_one_by_one(self, batch: list) -> None:
-        # Here, not at the top: calls.services imports this module's writer (a cycle).
-        from dashboard.calls.services import calls_write
-
         for call in batch:
+            if not self._write_salvaged(call):
+                self._dropped += 1
+                logger.error("call_log_row_dropped", extra={"operation": call.operation[:80]})
+
+    def _write_salvaged(self, call) -> bool:
+        """Write one row; if refused, again with its texts cleaned and cut to fit, then
+        without its account. False when even that fails."""
+        from dashboard.calls.services import calls_write
+        from dashboard.core.text import fit_model_texts
+
+        for salvage in (None, fit_model_texts, _without_account):
+            if salvage is not None:
+                salvage(call)
             call.pk = None
             try:
                 calls_write([call])
-            except IntegrityError:
-                call.pk, call.account_id = None, None
-                calls_write([call])
+                return True
+            except DatabaseError:
+                continue
+        return False
 
     def _write_inline(self, calls: list) -> None:
         # Here, not at the top: calls.services imports this module's writer (a cycle).
@@ -197,6 +220,10 @@ class BackgroundCallWriter:
             if self._unwritten <= 0:
                 self._unwritten = 0
                 self._idle.notify_all()
+
+
+def _without_account(call) -> None:
+    call.account_id = None
 
 
 writer = BackgroundCallWriter()

@@ -12,6 +12,7 @@ from dashboard.calls.context import current
 from dashboard.calls.groups import fold_failures
 from dashboard.calls.models import ApiCall
 from dashboard.calls.recorder import writer
+from dashboard.core.text import clean_model_texts
 from integrations.http import Exchange
 
 
@@ -84,40 +85,10 @@ def call_from_exchange(
         subject_type=exchange.context.get("subject_type") or ctx.subject_type,
         subject_id=str(exchange.context.get("subject_id") or ctx.subject_id),
     )
-    texts = (call.url, call.request_body, call.response_body, call.problem_detail)
-    if any("\x00" in text for text in texts) or (problem and "\x00" in problem.raw_body):
-        _replace_nul_characters(call)
-    return call
-
-
-_NUL_SAFE_FIELDS = (
-    "url",
-    "request_headers",
-    "request_body",
-    "response_headers",
-    "response_body",
-    "problem_title",
-    "problem_detail",
-    "problem",
-)
-
-
-def _replace_nul_characters(call: ApiCall) -> None:
-    """PostgreSQL refuses NUL in text and jsonb; a provider (or a user's input echoed
-    into a request) may still send one. The row keeps a visible U+FFFD in its place
-    rather than failing to record the call at all."""
-
-    def clean(value):
-        if isinstance(value, str):
-            return value.replace("\x00", "\ufffd")
-        if isinstance(value, dict):
-            return {clean(k): clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
-        return value
-
-    for name in _NUL_SAFE_FIELDS:
-        setattr(call, name, clean(getattr(call, name)))
+    # PostgreSQL refuses NUL in text and jsonb; a provider (or a user's input echoed
+    # into a request or a subject id) may still send one. Every text column keeps a
+    # visible U+FFFD in its place rather than failing to record the call.
+    return clean_model_texts(call)
 
 
 def calls_prune(*, older_than_days: int, batch_size: int = 5000) -> int:

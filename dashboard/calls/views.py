@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.calls import charts, group_selectors, selectors, triage_views
+from dashboard.calls import charts, group_selectors, pii, selectors, triage_views
 from dashboard.calls.forms import GroupStateForm
 from dashboard.calls.groups import GroupStateError, group_set_state
 from dashboard.calls.models import ApiCall, ErrorGroup, GroupState, Outcome, ProblemClass
@@ -154,6 +154,8 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bucket = "day" if request.GET.get("bucket") == "day" else "hour"
     series = group_selectors.group_chart(group, bucket=bucket)
     occurrences = group_selectors.group_occurrences(group)
+    facets = group_selectors.group_facets(group)
+    pii.mask_group_page(occurrences=occurrences, facets=facets, user=request.user)
     return render(
         request,
         "calls/group.html",
@@ -164,7 +166,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "chart": charts.bar_chart(series, daily=bucket == "day"),
             "chart_total": sum(n for _, n in series),
             "occurrences": occurrences,
-            "facets": group_selectors.group_facets(group),
+            "facets": facets,
             "form": GroupStateForm(),
             "retention_days": settings.CALL_LOG_RETENTION_DAYS,
             **triage_views.group_context(request, group),
@@ -199,6 +201,6 @@ def group_state(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(perm("view_errors"), raise_exception=True)
 def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(ApiCall.objects.select_related("account"), pk=pk)
-    return render(
-        request, "calls/detail.html", {"call": call, "related": selectors.related_calls(call)}
-    )
+    related = selectors.related_calls(call)
+    call = pii.call_for_viewer(call, request.user)  # masked copy; never saved
+    return render(request, "calls/detail.html", {"call": call, "related": related})

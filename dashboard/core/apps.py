@@ -12,3 +12,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Every process that calls providers (web, workers, commands) loads the apps.
         netguard.configure(settings.PROVIDER_ALLOWED_NETWORKS)
+        # No NUL character reaches the database, whichever code wrote it (#15 item 4).
+        from dashboard.core import text
+
+        text.install()

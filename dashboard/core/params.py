@@ -7,8 +7,11 @@ MAX_ID = 2**63 - 1
 
 
 def parse_id(value: str) -> int | None:
-    """A positive row id from ``value``, or None for anything else ("²", "1e9", huge)."""
+    """A positive row id from ``value``, or None for anything else ("²", "1e9", huge,
+    "007": a leading zero would make two spellings of one id, e.g. in cache keys)."""
     if not value or not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    if value[0] == "0":
         return None
     number = int(value)
     return number if 0 < number <= MAX_ID else None

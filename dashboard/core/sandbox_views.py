@@ -2,7 +2,8 @@
 
 The emulators are plain WSGI apps in ``integrations``; this view hands them the
 request untouched (same headers, same body) so a client cannot tell the console's
-sandbox from one served on its own port.
+sandbox from one served on its own port. Fault controls, delays and concurrency are
+guarded by :mod:`dashboard.core.sandbox_guard`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import io
 import threading
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from dashboard.core import sandbox_guard
 from integrations.registry import UnknownProvider, get_provider
 
 _apps: dict[str, object] = {}
@@ -26,6 +29,7 @@ def sandbox_app(provider_key: str):
         app = _apps.get(provider_key)
         if app is None:
             app = get_provider(provider_key).sandbox_app()
+            app.max_fault_seconds = settings.SANDBOX_MAX_FAULT_SECONDS
             _apps[provider_key] = app
         return app
 
@@ -37,6 +41,17 @@ def sandbox(request: HttpRequest, provider: str, path: str = "") -> HttpResponse
         app = sandbox_app(provider)
     except UnknownProvider:
         raise Http404("No such sandbox") from None
+    if sandbox_guard.is_fault_control(request, path):
+        refusal = sandbox_guard.fault_control_refusal(request)
+        if refusal is not None:
+            return refusal
+    with sandbox_guard.sandbox_slot() as admitted:
+        if not admitted:
+            return sandbox_guard.busy_response()
+        return _forward(request, app, provider, path)
+
+
+def _forward(request: HttpRequest, app, provider: str, path: str) -> HttpResponse:
     environ = dict(request.META)
     environ["SCRIPT_NAME"] = f"/sandbox/{provider}"
     environ["PATH_INFO"] = "/" + path

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from dashboard.calls.pii import register_customer_data_viewer
 from dashboard.calls.subjects import register_subject
 from dashboard.core.queueing import register_sweeper
 
@@ -19,3 +20,7 @@ class ProfilesConfig(AppConfig):
         register_subject("lookup", "profiles:lookup")
         # Stalled syncs, exports and look-ups are re-queued by core.sweep.
         register_sweeper("profiles.stalled")(profiles_resend_stalled)
+        # A call page showing a customer's data is a profile view (#15 item 3).
+        from dashboard.profiles.services import access_record_call_view
+
+        register_customer_data_viewer(access_record_call_view)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from dashboard.core.text import clean_json
 from dashboard.profiles.models import CachedProfile
 
 SEARCH_LIMIT = 50
@@ -60,6 +61,8 @@ def cache_upsert(*, account, profiles: list[dict[str, Any]], fetched_at: datetim
     """Insert or refresh ``profiles`` (normalized); returns the count."""
     if not profiles:
         return 0
+    # COPY below bypasses the connection's NUL cleaning (dashboard/core/text.py).
+    profiles = clean_json(profiles)
     if connection.vendor == "postgresql":
         _upsert_postgresql(account.pk, profiles, fetched_at)
         return len(profiles)

@@ -65,6 +65,17 @@ def access_record(*, user, action: str, subject: str, account=None) -> ProfileAc
     )
 
 
+def access_record_call_view(*, user, call, subject: str) -> ProfileAccess:
+    """The access-log row for opening a call-log entry that carries a customer's data
+    (registered with ``dashboard.calls.pii``)."""
+    return access_record(
+        user=user,
+        action=AccessAction.VIEW,
+        subject=f"call {call.pk}: {subject}",
+        account=call.account,
+    )
+
+
 def lookup_accounts() -> list[ConnectedAccount]:
     accounts = ConnectedAccount.objects.filter(is_enabled=True).order_by("name")
     return [

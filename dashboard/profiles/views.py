@@ -73,6 +73,10 @@ def index(request: HttpRequest) -> HttpResponse:
 @permission_required(perm("lookup_profiles"), raise_exception=True)
 def lookup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lookup = get_object_or_404(LookupRequest, pk=pk)
+    if lookup.requested_by_id != request.user.pk and not request.htmx:
+        # Someone else's look-up shows their customer to this user: a profile view
+        # (#15 item 13). Once per page, not per poll of its results.
+        services.access_record(user=request.user, action=AccessAction.VIEW, subject=lookup.query)
     context = selectors.lookup_view(lookup=lookup, user=request.user)
     context["form"] = LookupForm(initial={"q": context["query_shown"]})
     template = "profiles/lookup.html"

@@ -19,6 +19,16 @@
   document.addEventListener("htmx:sendError", function () {
     showFlash("Could not reach the console. Check your connection; nothing was lost.");
   });
+  // Requests a page makes by itself (polling: hx-trigger "every ..." or "load ...")
+  // say so, and the server does not count them as activity: an idle page still
+  // times out (dashboard/core/idle.py).
+  var SELF_TRIGGERED = /(^|,)\s*(every\s|load\b)/;
+  document.addEventListener("htmx:configRequest", function (event) {
+    var trigger = event.detail.elt && event.detail.elt.getAttribute("hx-trigger");
+    if (trigger && SELF_TRIGGERED.test(trigger)) {
+      event.detail.headers["X-Switchyard-Poll"] = "1";
+    }
+  });
   function showFlash(text) {
     var list = document.querySelector(".messages");
     if (!list) {

@@ -144,6 +144,7 @@ INVALID = [
     ("altcraft", {"setting_db_id": "0"}, "setting_db_id", "must be 1 or more"),
     ("altcraft", {"setting_format": "csv"}, "setting_format", "Select a valid choice"),
     ("altcraft", {"secret_token": "two words"}, "secret_token", "must be the API token"),
+    ("altcraft", {"secret_token": "short"}, "secret_token", "is too short"),
     ("commanders_act", {"setting_site_id": "12ab"}, "setting_site_id", "digits only"),
     ("commanders_act", {"secret_source_key": ""}, "secret_source_key", "This field is required"),
 ]

@@ -1,0 +1,50 @@
+"""Ending sessions that have been idle, even while a page polls (#15 item 12).
+
+Every request saves the session (``SESSION_SAVE_EVERY_REQUEST``), so a live page that
+polls every second would keep its session forever. Instead the session holds the time
+of the last request a person made; requests a page makes by itself (they carry
+``X-Switchyard-Poll: 1``, added by ``static/js/app.js`` to every ``every``/``load``
+triggered request) do not move it. Once that time is older than
+``SESSION_COOKIE_AGE`` the user is logged out: a page gets the login redirect, an
+htmx request an ``HX-Redirect`` so the whole page goes to the login form.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+POLL_HEADER = "HTTP_X_SWITCHYARD_POLL"
+LAST_ACTIVITY_KEY = "switchyard_last_activity"
+
+
+def is_poll(request: HttpRequest) -> bool:
+    return request.META.get(POLL_HEADER) == "1"
+
+
+class IdleTimeoutMiddleware:
+    """After AuthenticationMiddleware, before LoginRequiredMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            last = request.session.get(LAST_ACTIVITY_KEY)
+            if last is not None and now - float(last) > settings.SESSION_COOKIE_AGE:
+                logout(request)
+                if request.headers.get("HX-Request") == "true":
+                    login = resolve_url(settings.LOGIN_URL)
+                    next_page = request.headers.get("HX-Current-URL", "")
+                    query = "?" + urlencode({"next": next_page}) if next_page else ""
+                    return HttpResponseClientRedirect(login + query)
+            elif last is None or not is_poll(request):
+                request.session[LAST_ACTIVITY_KEY] = now
+        return self.get_response(request)
