@@ -279,6 +279,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # --- Switchyard ---------------------------------------------------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
 CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=30)
+# PostgreSQL: daily call-log partitions exist this many days ahead (the beat adds them
+# hourly; a DEFAULT partition takes anything outside them). See dashboard/calls/partitions.py.
+CALL_LOG_PARTITIONS_AHEAD_DAYS = env.int("CALL_LOG_PARTITIONS_AHEAD_DAYS", default=7)
 # "background": call-log rows are inserted in batches by a writer thread per process
 # (see dashboard/calls/recorder.py); "inline": on the caller's path. Tests use inline
 # so their transaction sees the rows; tests/calls/test_recorder.py covers background.
@@ -296,6 +299,7 @@ HEALTHZ_BROKER_TIMEOUT = env.float("HEALTHZ_BROKER_TIMEOUT", default=2.0)
 # Periodic work; each feature section below adds its own entries.
 CELERY_BEAT_SCHEDULE = {
     "prune-call-log": {"task": "calls.prune", "schedule": 6 * 3600},
+    "call-log-partitions-ahead": {"task": "calls.partitions_ahead", "schedule": 3600},
 }
 
 # --- Queue sweeping (#9) ------------------------------------------------------------
