@@ -200,13 +200,18 @@ def _drop(partition: Partition) -> int:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
+            # Rows inserted earlier in the same transaction leave deferred foreign-key
+            # checks pending, and PostgreSQL refuses to drop a table that has them.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"SELECT count(*) FROM {_q(partition.name)}")  # noqa: S608
             rows = cursor.fetchone()[0]
             cursor.execute(f"DROP TABLE {_q(partition.name)}")
             return rows
     except OperationalError:
         # Most likely the lock timeout: the next prune tries again.
-        logger.warning("partition_drop_postponed", extra={"partition": partition.name})
+        logger.warning(
+            "partition_drop_postponed", extra={"partition": partition.name}, exc_info=True
+        )
         return 0
 
 
