@@ -321,6 +321,9 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_MAX_FAULT_SECONDS = env.float("SANDBOX_MAX_FAULT_SECONDS", default=5.0)
 SANDBOX_MAX_CONCURRENT = env.int("SANDBOX_MAX_CONCURRENT", default=6)
 CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=30)
+# PostgreSQL: daily call-log partitions exist this many days ahead (the beat adds them
+# hourly; a DEFAULT partition takes anything outside them). See dashboard/calls/partitions.py.
+CALL_LOG_PARTITIONS_AHEAD_DAYS = env.int("CALL_LOG_PARTITIONS_AHEAD_DAYS", default=7)
 # "background": call-log rows are inserted in batches by a writer thread per process
 # (see dashboard/calls/recorder.py); "inline": on the caller's path. Tests use inline
 # so their transaction sees the rows; tests/calls/test_recorder.py covers background.
@@ -338,6 +341,7 @@ HEALTHZ_BROKER_TIMEOUT = env.float("HEALTHZ_BROKER_TIMEOUT", default=2.0)
 # Periodic work; each feature section below adds its own entries.
 CELERY_BEAT_SCHEDULE = {
     "prune-call-log": {"task": "calls.prune", "schedule": 6 * 3600},
+    "call-log-partitions-ahead": {"task": "calls.partitions_ahead", "schedule": 3600},
 }
 
 # --- Queue sweeping (#9) ------------------------------------------------------------

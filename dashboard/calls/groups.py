@@ -191,7 +191,10 @@ def _fold(folds: dict[str, _Fold]) -> None:
             group_ids[fingerprint] = gid
             subjects_counts[fingerprint] = subjects
     for fingerprint, fold in items:
-        ApiCall.objects.filter(pk__in=fold.ids).update(group_id=group_ids[fingerprint])
+        # The time range lets PostgreSQL touch only the partitions these calls are in.
+        ApiCall.objects.filter(pk__in=fold.ids, started_at__range=(fold.first, fold.last)).update(
+            group_id=group_ids[fingerprint]
+        )
     _upsert_children(folds, group_ids, subjects_counts)
 
 

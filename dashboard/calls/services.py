@@ -8,6 +8,7 @@ from celery import current_task
 from django.conf import settings
 from django.utils import timezone
 
+from dashboard.calls import partitions
 from dashboard.calls.context import current
 from dashboard.calls.groups import fold_failures
 from dashboard.calls.models import ApiCall
@@ -92,8 +93,16 @@ def call_from_exchange(
 
 
 def calls_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
-    """Delete raw calls older than the retention period, in batches; returns the count."""
+    """Remove raw calls older than the retention period; returns the count.
+
+    On PostgreSQL whole days go (``DROP TABLE`` of each daily partition that ended
+    before the cutoff, see :mod:`dashboard.calls.partitions`), so a call is kept at
+    least ``older_than_days`` and at most a day longer. Elsewhere rows are deleted in
+    batches.
+    """
     cutoff = timezone.now() - timedelta(days=older_than_days)
+    if partitions.is_partitioned(partitions.CALL_LOG):
+        return partitions.partitions_drop_before(partitions.CALL_LOG, cutoff=cutoff)
     deleted = 0
     while True:
         ids = list(
@@ -102,3 +111,14 @@ def calls_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
         if not ids:
             return deleted
         deleted += ApiCall.objects.filter(id__in=ids).delete()[0]
+
+
+def calls_partitions_ahead(*, days_ahead: int) -> list[str]:
+    """Create the call log's and the error buckets' partitions through ``days_ahead``
+    days from now (PostgreSQL; nothing elsewhere); returns the names created."""
+    through = timezone.now() + timedelta(days=days_ahead)
+    created = []
+    for spec in partitions.TABLES:
+        if partitions.is_partitioned(spec):
+            created += partitions.partitions_ensure(spec, through=through)
+    return created

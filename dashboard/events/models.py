@@ -134,8 +134,17 @@ class EventAttempt(models.Model):
     finished_at = models.DateTimeField()
     outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
     batch_size = models.PositiveIntegerField(default=1)
+    # No database constraint: on PostgreSQL the call log is partitioned by time and
+    # a foreign key cannot reference it by id alone (calls.0003). A pruned call leaves
+    # this pointing at nothing; readers look calls up with in_bulk and treat a missing
+    # one as gone.
     api_call = models.ForeignKey(
-        "calls.ApiCall", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "calls.ApiCall",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     problem = models.JSONField(null=True, blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)

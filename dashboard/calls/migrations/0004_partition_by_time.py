@@ -1,0 +1,170 @@
+"""PostgreSQL: the call log and the error-group buckets become time-partitioned (#17).
+
+``calls_apicall`` is re-created ``PARTITION BY RANGE (started_at)`` with one partition
+per UTC day, and ``calls_errorgroupbucket`` ``PARTITION BY RANGE (hour)`` with one per
+UTC month, each with a DEFAULT partition. An existing table is converted in place:
+the partitioned table is created beside it, the rows copied, the indexes, checks and
+foreign keys re-created under their old names, and the old table dropped, all in
+this migration's transaction (on a large log, expect the copy to take a while and
+hold the tables' locks).
+
+PostgreSQL wants the partition key in the primary key and in every unique constraint,
+so the primary keys become ``(id, started_at)`` and ``(id, hour)``; Django keeps
+treating ``id`` alone as the pk (it is still unique: one sequence serves every
+partition). A foreign key cannot reference a partitioned table by ``id`` alone, so
+every foreign key pointing at ``calls_apicall`` is dropped here (today:
+``events_eventattempt.api_call_id``; migration ``events.0002`` records it as
+``db_constraint=False``). Those columns stay plain integers: a prune may leave them
+pointing at a call that is gone, and readers treat a missing call as gone.
+
+SQLite and any other database keep their plain tables; Django's migration state is
+the same everywhere (partitioning is invisible to the ORM).
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import migrations
+
+DAYS_AHEAD = 7
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _day(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _month(at: datetime) -> datetime:
+    return _day(at).replace(day=1)
+
+
+def _next_month(start: datetime) -> datetime:
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+def _periods(first: datetime, last: datetime, step: str):
+    """(suffix, start, end) for every day or month from ``first`` through ``last``."""
+    start = _month(first) if step == "month" else _day(first)
+    while start <= last:
+        end = _next_month(start) if step == "month" else start + timedelta(days=1)
+        yield (f"{start:%Y%m}" if step == "month" else f"{start:%Y%m%d}"), start, end
+        start = end
+
+
+def _partition(cursor, table: str, column: str, step: str, *, keep_since: datetime) -> None:
+    now = datetime.now(UTC)
+    cursor.execute("SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)", [table])
+    if cursor.fetchone():
+        return  # already converted
+    old = f"{table}_unpartitioned"
+    # What the new table must carry over, read before anything is renamed.
+    cursor.execute(
+        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = %s::regclass "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        [table],
+    )
+    index_definitions = [row[0] for row in cursor.fetchall()]
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('f', 'u')",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+        "WHERE confrelid = %s::regclass AND contype = 'f'",
+        [table],
+    )
+    referencing = cursor.fetchall()
+    cursor.execute(
+        f"SELECT min({_q(column)}), max({_q(column)}), coalesce(max(id), 0) FROM {_q(table)}"  # noqa: S608
+    )
+    oldest, newest, max_id = cursor.fetchone()
+
+    for other_table, name in referencing:
+        # A partitioned table cannot be referenced by id alone (see the docstring).
+        cursor.execute(f"ALTER TABLE {other_table} DROP CONSTRAINT {_q(name)}")
+    cursor.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
+    cursor.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = %s::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+        [old],
+    )
+    for (index_name,) in cursor.fetchall():
+        cursor.execute(f"DROP INDEX {_q(index_name)}")
+    cursor.execute(
+        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND contype IN ('f', 'u', 'p')",
+        [old],
+    )
+    for (name,) in cursor.fetchall():
+        cursor.execute(f"ALTER TABLE {_q(old)} DROP CONSTRAINT {_q(name)}")
+    # Identity dropped from the old table's id frees its sequence name for the new one.
+    cursor.execute(f"ALTER TABLE {_q(old)} ALTER COLUMN id DROP IDENTITY IF EXISTS")
+
+    cursor.execute(
+        f"CREATE TABLE {_q(table)} (LIKE {_q(old)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+        f"INCLUDING STORAGE) PARTITION BY RANGE ({_q(column)})"
+    )
+    cursor.execute(
+        f"ALTER TABLE {_q(table)} ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY "
+        f"(START WITH {int(max_id) + 1})"
+    )
+    cursor.execute(f"CREATE TABLE {_q(table + '_default')} PARTITION OF {_q(table)} DEFAULT")
+    first = max(oldest, keep_since) if oldest else now
+    last = now + timedelta(days=DAYS_AHEAD)
+    if newest and newest > last:
+        last = min(newest, now + timedelta(days=366))
+    for suffix, start, end in _periods(first, last, step):
+        cursor.execute(
+            f"CREATE TABLE {_q(f'{table}_{suffix}')} PARTITION OF {_q(table)} "
+            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+        )
+    cursor.execute(f"INSERT INTO {_q(table)} SELECT * FROM {_q(old)}")  # noqa: S608
+    cursor.execute(f"DROP TABLE {_q(old)}")
+
+    cursor.execute(
+        f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(table + '_pkey')} "
+        f"PRIMARY KEY (id, {_q(column)})"
+    )
+    for name, definition in constraints:
+        cursor.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
+    for definition in index_definitions:
+        cursor.execute(definition)
+    cursor.execute(f"ANALYZE {_q(table)}")
+
+
+def partition_tables(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return  # SQLite keeps plain tables and row-delete pruning
+    now = datetime.now(UTC)
+    with schema_editor.connection.cursor() as cursor:
+        # Calls older than the retention go to the default partition; the next prune
+        # deletes them from there.
+        keep_since = now - timedelta(days=settings.CALL_LOG_RETENTION_DAYS + 1)
+        _partition(cursor, "calls_apicall", "started_at", "day", keep_since=keep_since)
+        # Buckets are kept for good: every month they span gets its partition.
+        _partition(
+            cursor,
+            "calls_errorgroupbucket",
+            "hour",
+            "month",
+            keep_since=datetime.min.replace(tzinfo=UTC),
+        )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("calls", "0003_error_triage"),
+    ]
+
+    operations = [
+        # Not reversible in the database: un-partitioning would need the same copy
+        # backwards; the schema state is unchanged, so going back only keeps the
+        # partitioned tables.
+        migrations.RunPython(partition_tables, migrations.RunPython.noop),
+    ]
