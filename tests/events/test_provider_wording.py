@@ -32,6 +32,7 @@ def text(response) -> str:
 def test_a_sent_commanders_act_event_reads_accepted_with_the_inspector_note(
     client_for, marketer, ca_account, ca_sandbox
 ):
+    """contract: Commanders Act / 200 for every request"""
     event = event_queue(account=ca_account, payload=ca_event(), dispatch=False)
     events_dispatch(event_ids=[event.pk])
     event.refresh_from_db()
@@ -73,6 +74,7 @@ def test_the_composer_lists_what_the_v1_conversion_moved(client_for, marketer, c
 
 
 def test_the_event_page_lists_what_the_v1_conversion_moved(client_for, marketer, ca_account):
+    """contract: Commanders Act / v1 to v2: all root metadata moves into context"""
     event = event_queue(account=ca_account, payload=V1, dispatch=False)
     assert event.moved == [
         ["event_id", "context.event_id"],

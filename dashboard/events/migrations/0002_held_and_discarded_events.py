@@ -6,45 +6,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_rotation'),
-        ('events', '0001_initial'),
+        ("accounts", "0002_rotation"),
+        ("events", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='outboundevent',
-            name='event_failures_recent',
+            model_name="outboundevent",
+            name="event_failures_recent",
         ),
         migrations.AddField(
-            model_name='outboundevent',
-            name='discarded_at',
+            model_name="outboundevent",
+            name="discarded_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='outboundevent',
-            name='discarded_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="outboundevent",
+            name="discarded_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='outboundevent',
-            name='moved',
+            model_name="outboundevent",
+            name="moved",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AlterField(
-            model_name='eventattempt',
-            name='outcome',
-            field=models.CharField(choices=[('delivered', 'Delivered'), ('retry', 'Failed, will retry'), ('failed', 'Failed (permanent)'), ('dead', 'Failed, retries exhausted'), ('held', 'Outcome unknown, held for a person'), ('lease_expired', 'Worker lost, re-queued')], max_length=16),
+            model_name="eventattempt",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("delivered", "Delivered"),
+                    ("retry", "Failed, will retry"),
+                    ("failed", "Failed (permanent)"),
+                    ("dead", "Failed, retries exhausted"),
+                    ("held", "Outcome unknown, held for a person"),
+                    ("lease_expired", "Worker lost, re-queued"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='outboundevent',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('delivered', 'Delivered'), ('failed', 'Failed'), ('dead', 'Dead (retries exhausted)'), ('duplicate', 'Duplicate'), ('held', 'Held: check at the provider'), ('discarded', 'Discarded')], default='queued', max_length=12),
+            model_name="outboundevent",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("sending", "Sending"),
+                    ("delivered", "Delivered"),
+                    ("failed", "Failed"),
+                    ("dead", "Dead (retries exhausted)"),
+                    ("duplicate", "Duplicate"),
+                    ("held", "Held: check at the provider"),
+                    ("discarded", "Discarded"),
+                ],
+                default="queued",
+                max_length=12,
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboundevent',
-            index=models.Index(condition=models.Q(('status__in', ['failed', 'dead', 'held'])), fields=['-created_at', '-id'], name='event_failures_recent'),
+            model_name="outboundevent",
+            index=models.Index(
+                condition=models.Q(("status__in", ["failed", "dead", "held"])),
+                fields=["-created_at", "-id"],
+                name="event_failures_recent",
+            ),
         ),
     ]
