@@ -66,6 +66,9 @@ def test_a_held_event_shows_why_and_offers_replay_and_discard(client_for, market
     assert 'data-testid="replay-event">Replay<' in page
     assert 'data-testid="discard-event"' in page
     assert "Held: check at the provider" in page
+    # Not "permanent": the problem box says why it is not resent.
+    assert "Unknown: the provider may have applied it" in page
+    assert "Permanent: retrying" not in page
 
 
 def test_the_failed_view_and_the_status_filter_include_held_events(client_for, marketer, held):
