@@ -32,6 +32,9 @@ class OutcomeKind(enum.StrEnum):
     FAILED_RETRYABLE = "failed_retryable"
     # Sending the same bytes again cannot work: the event fails until someone replays it.
     FAILED_PERMANENT = "failed_permanent"
+    # The provider may or may not have applied it and keeps no duplicate check: neither
+    # resent nor failed; a person checks at the provider, then replays or discards it.
+    HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class PreparedEvent:
     envelope: dict[str, Any] = field(default_factory=dict)
     converted_from_v1: bool = False
     warnings: tuple[str, ...] = ()
+    # What a conversion moved, as ``(from, to)`` paths, so it is never silent.
+    moved: tuple[tuple[str, str], ...] = ()
 
     @property
     def payload(self) -> Any:
@@ -92,6 +97,11 @@ class EventOutcome:
         kind = OutcomeKind.FAILED_RETRYABLE if problem.retryable else OutcomeKind.FAILED_PERMANENT
         return cls(event, kind, problem=problem)
 
+    @classmethod
+    def held(cls, event: Any, problem: Problem) -> EventOutcome:
+        """The send's effect is unknown (``problem`` says why): held for a person."""
+        return cls(event, OutcomeKind.HELD, problem=problem)
+
 
 class EventsAdapter(ABC):
     """One provider's events: composing, preparing, batching and sending them."""
@@ -113,6 +123,12 @@ class EventsAdapter(ABC):
     converted_format: ClassVar[str] = ""
     # What the event inspector should warn about this provider, if anything.
     inspector_note: ClassVar[str] = ""
+    # How a delivered event is named where its provider's 2xx proves less than delivery
+    # ("Accepted by the collect endpoint"), and what staff should check; empty: "Delivered".
+    delivered_label: ClassVar[str] = ""
+    delivered_note: ClassVar[str] = ""
+    # The event page's one sentence for a held event (see :attr:`OutcomeKind.HELD`).
+    held_note: ClassVar[str] = ""
 
     def event_types(self) -> list[str]:
         """The event types the composer suggests."""

@@ -2,8 +2,9 @@
 
 The dispatcher claims due events (:mod:`dashboard.events.outbox`), groups them by
 account, lets the provider's events adapter split them into requests and send each,
-and records every event's outcome: delivered, retried with backoff, failed, or dead
-once its attempts are spent.
+and records every event's outcome: delivered, retried with backoff, failed, dead
+once its attempts are spent, or held for a person when the provider's answer leaves
+it unknown whether the write was applied.
 """
 
 from __future__ import annotations
@@ -39,12 +40,13 @@ class DispatchReport:
     retrying: int = 0
     failed: int = 0
     dead: int = 0
+    held: int = 0
     requests: int = 0
     more: bool = False
     next_retry_in: float | None = None
 
     def add(self, other: DispatchReport) -> None:
-        for name in ("claimed", "delivered", "retrying", "failed", "dead", "requests"):
+        for name in ("claimed", "delivered", "retrying", "failed", "dead", "held", "requests"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         if other.next_retry_in is not None:
             self.next_retry_in = min(self.next_retry_in or other.next_retry_in, other.next_retry_in)
@@ -153,7 +155,7 @@ def _grouped(
     """The adapter's per-event outcomes of one request as the groups recorded
     together: every accepted event in one, failures by the Problem they share."""
     delivered = Outcome(AttemptOutcome.DELIVERED, [], started, api_call_id, batch_size=batch_size)
-    failures: dict[int, tuple[Problem, list[ClaimedEvent]]] = {}
+    failures: dict[tuple[int, bool], tuple[Problem, list[ClaimedEvent]]] = {}
     for outcome in sent:
         if outcome.kind == OutcomeKind.ACCEPTED:
             delivered.event_ids.append(outcome.event.pk)
@@ -161,10 +163,15 @@ def _grouped(
                 delivered.provider_event_ids[outcome.event.pk] = outcome.provider_event_id
             continue
         problem = outcome.problem or Problem.build("switchyard", errors.UNKNOWN, retryable=False)
-        failures.setdefault(id(problem), (problem, []))[1].append(outcome.event)
+        held = outcome.kind == OutcomeKind.HELD
+        failures.setdefault((id(problem), held), (problem, []))[1].append(outcome.event)
     grouped = [delivered] if delivered.event_ids else []
-    for problem, events in failures.values():
-        grouped.append(_failure(events, started, problem, api_call_id, batch_size=batch_size))
+    for (_, held), (problem, events) in failures.items():
+        failure = _failure(events, started, problem, api_call_id, batch_size=batch_size)
+        if held:
+            # Neither retried nor failed: a person settles it (replay or discard).
+            failure.status, failure.retry_in = AttemptOutcome.HELD, 0.0
+        grouped.append(failure)
     return grouped
 
 
@@ -226,6 +233,14 @@ def finish(events: list[ClaimedEvent], token: str, outcomes: list[Outcome]) -> D
                         provider_event_id=outcome.provider_event_ids[pk][:100]
                     )
             report.delivered += len(ids)
+        elif outcome.status == AttemptOutcome.HELD:
+            ids = outbox.record_attempts(
+                outcome.event_ids,
+                token,
+                {"status": EventStatus.HELD, "problem": outcome.problem},
+                {**attempt, "outcome": AttemptOutcome.HELD},
+            )
+            report.held += len(ids)
         elif outcome.status == AttemptOutcome.FAILED:
             ids = outbox.record_attempts(
                 outcome.event_ids,

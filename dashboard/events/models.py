@@ -15,10 +15,15 @@ class EventStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     DEAD = "dead", "Dead (retries exhausted)"
     DUPLICATE = "duplicate", "Duplicate"
+    # The provider may or may not have applied it (an ambiguous answer to the write):
+    # never resent by the dispatcher; a person checks, then replays or discards it.
+    HELD = "held", "Held: check at the provider"
+    # A held event a person settled without resending (who and when are on the row).
+    DISCARDED = "discarded", "Discarded"
 
 
 # Statuses the "failures" view and replay care about.
-FAILURE_STATUSES = (EventStatus.FAILED, EventStatus.DEAD)
+FAILURE_STATUSES = (EventStatus.FAILED, EventStatus.DEAD, EventStatus.HELD)
 
 
 class OutboundEvent(models.Model):
@@ -54,6 +59,8 @@ class OutboundEvent(models.Model):
     problem = models.JSONField(null=True, blank=True)
     provider_event_id = models.CharField(max_length=100, blank=True)
     converted_from_v1 = models.BooleanField(default=False)
+    # What the conversion moved: [[from, to], ...] (PreparedEvent.moved).
+    moved = models.JSONField(default=list, blank=True)
     current_replay = models.ForeignKey(
         "Replay", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -66,6 +73,14 @@ class OutboundEvent(models.Model):
     )
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    discarded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -86,7 +101,7 @@ class OutboundEvent(models.Model):
             ),
             models.Index(
                 fields=["-created_at", "-id"],
-                condition=models.Q(status__in=["failed", "dead"]),
+                condition=models.Q(status__in=["failed", "dead", "held"]),
                 name="event_failures_recent",
             ),
             models.Index(fields=["account", "-created_at"], name="event_account_recent"),
@@ -109,6 +124,10 @@ class OutboundEvent(models.Model):
         return self.status in FAILURE_STATUSES
 
     @property
+    def is_held(self) -> bool:
+        return self.status == EventStatus.HELD
+
+    @property
     def delivery_ms(self) -> float | None:
         """Milliseconds from queueing to delivery."""
         if self.delivered_at is None:
@@ -121,6 +140,7 @@ class AttemptOutcome(models.TextChoices):
     RETRY = "retry", "Failed, will retry"
     FAILED = "failed", "Failed (permanent)"
     DEAD = "dead", "Failed, retries exhausted"
+    HELD = "held", "Outcome unknown, held for a person"
     LEASE_EXPIRED = "lease_expired", "Worker lost, re-queued"
 
 

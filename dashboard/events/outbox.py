@@ -85,6 +85,7 @@ def event_queue(
         user_id=prepared.user_id[:200],
         identifiers=prepared.identifiers,
         converted_from_v1=prepared.converted_from_v1,
+        moved=[list(pair) for pair in prepared.moved],
         status=EventStatus.DUPLICATE if duplicate else EventStatus.QUEUED,
         next_attempt_at=now,
         created_by=actor,

@@ -1,4 +1,5 @@
-"""Replaying failed and dead events: the dry run, the run in chunks, cancelling."""
+"""Replaying failed, dead and held events: the dry run, the run in chunks, cancelling;
+and discarding a held event a person found the provider had already recorded."""
 
 from __future__ import annotations
 
@@ -104,3 +105,24 @@ def event_replay_one(*, event: OutboundEvent, actor=None) -> Replay:
     """Replay a single failed/dead event (a replay of one)."""
     plan = replay_plan(events=OutboundEvent.objects.filter(pk=event.pk))
     return replay_start(plan=plan, filters={"event": event.pk}, actor=actor)
+
+
+class NotHeld(ValueError):
+    """Only a held event can be discarded."""
+
+
+def event_discard(*, event: OutboundEvent, actor=None) -> OutboundEvent:
+    """Settle a held event without sending it again: final status ``discarded``, with
+    who and when on the row (as a replay records who asked for it). Raises
+    :class:`NotHeld` when the event is not (or no longer) held."""
+    # Conditional: a replay that re-queued it meanwhile wins, and it is sent.
+    changed = OutboundEvent.objects.filter(pk=event.pk, status=EventStatus.HELD).update(
+        status=EventStatus.DISCARDED,
+        discarded_by=actor,
+        discarded_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    event.refresh_from_db()
+    if not changed:
+        raise NotHeld(f"event {event.pk} is {event.status}, not held")
+    return event

@@ -14,4 +14,5 @@ urlpatterns = [
     path("replay/<int:pk>/cancel/", views.replay_cancel, name="replay_cancel"),
     path("for-customer/", views.for_customer, name="for_customer"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/discard/", views.discard, name="discard"),
 ]

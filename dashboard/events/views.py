@@ -85,6 +85,21 @@ def _list_context(request: HttpRequest, filters, values, *, section: str) -> dic
     }
 
 
+def _delivered_labels() -> dict[str, str]:
+    """provider key -> how its delivered events are named, where its adapter says a
+    2xx proves less than delivery."""
+    return {p.key: p.events.delivered_label for p in event_providers() if p.events.delivered_label}
+
+
+def _labelled(rows: list[dict]) -> list[dict]:
+    """``rows`` with a ``status_label`` where the provider names delivery otherwise."""
+    labels = _delivered_labels()
+    for row in rows:
+        if row["status"] == EventStatus.DELIVERED and row["provider"] in labels:
+            row["status_label"] = labels[row["provider"]]
+    return rows
+
+
 def _may_replay(user, filters: selectors.EventFilters | None = None) -> bool:
     """Marketers and admins replay anything; support replays a customer's events
     (a filter on one user id)."""
@@ -125,6 +140,7 @@ def for_customer(request: HttpRequest) -> HttpResponse:
 def _event_list(request: HttpRequest, *, section: str, **forced) -> HttpResponse:
     filters, values = _filters_from(request, **forced)
     page = selectors.event_page(filters, cursor=request.GET.get("cursor", ""))
+    _labelled(page.rows)
     template = "events/list.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#results"
@@ -145,11 +161,11 @@ def live(request: HttpRequest) -> HttpResponse:
     if paused:
         context.update({"after": after, "waiting": selectors.count_after(filters, after_id=after)})
     else:
-        rows = selectors.events_after(filters, after_id=after)
+        rows = _labelled(selectors.events_after(filters, after_id=after))
         context.update({"rows": rows, "after": max([after, *(r["id"] for r in rows)])})
         # Rows the page shows as queued/sending come back when their status changed.
         pending = [parse_id(v) for v in request.GET.get("pending", "").split(",")[:200]]
-        context["changed"] = selectors.settled_events([pk for pk in pending if pk])
+        context["changed"] = _labelled(selectors.settled_events([pk for pk in pending if pk]))
     return render(request, "events/list.html#live", context)
 
 
@@ -162,24 +178,46 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = "events/detail.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#state"
-    payload = event.payload
+    return render(request, template, _detail_context(request, event))
+
+
+def _detail_context(request: HttpRequest, event: OutboundEvent) -> dict:
     adapter = adapter_for(event.provider)
-    return render(
-        request,
-        template,
-        {
-            "event": event,
-            "pretty": json.dumps(payload, indent=2, ensure_ascii=False),
-            "history": selectors.event_history(event),
-            "converted_format": adapter.converted_format if adapter else "",
-            "same_user": selectors.events_for_user([event.user_id], exclude=event.pk, limit=20),
-            "can_replay": event.is_failure
-            and (
-                request.user.has_perm(perm("send_events"))
-                or request.user.has_perm(perm("replay_customer_events"))
-            ),
-        },
+    may_settle = request.user.has_perm(perm("send_events")) or request.user.has_perm(
+        perm("replay_customer_events")
     )
+    return {
+        "event": event,
+        "pretty": json.dumps(event.payload, indent=2, ensure_ascii=False),
+        "history": selectors.event_history(event),
+        "converted_format": adapter.converted_format if adapter else "",
+        "converted_note": adapter.converted_note if adapter else "",
+        "delivered_label": (adapter.delivered_label if adapter else "") or "Delivered",
+        "delivered_note": adapter.delivered_note if adapter else "",
+        "held_note": adapter.held_note if adapter else "",
+        "same_user": selectors.events_for_user([event.user_id], exclude=event.pk, limit=20),
+        "can_replay": event.is_failure and may_settle,
+        "can_discard": event.is_held and may_settle,
+    }
+
+
+@require_POST
+@permission_required(perm("view_events"), raise_exception=True)
+def discard(request: HttpRequest, pk: int) -> HttpResponse:
+    """Settle a held event without resending it (someone checked at the provider)."""
+    event = get_object_or_404(OutboundEvent, pk=pk)
+    if not (
+        request.user.has_perm(perm("send_events"))
+        or request.user.has_perm(perm("replay_customer_events"))
+    ):
+        raise PermissionDenied
+    try:
+        replays.event_discard(event=event, actor=request.user)
+    except replays.NotHeld:
+        messages.error(request, "Only a held event can be discarded; this one is not held.")
+    else:
+        messages.success(request, f"Discarded event {event.pk}: it will not be sent.")
+    return redirect("events:detail", pk=pk)
 
 
 # --- composer ------------------------------------------------------------------------
@@ -235,6 +273,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 return redirect("events:detail", pk=event.pk)
         except EventRefused as exc:
             result = exc
+            _attach_option_errors(form, exc)
     if request.htmx:
         return render(
             request,
@@ -248,6 +287,14 @@ def compose(request: HttpRequest) -> HttpResponse:
         result=result,
         status=200 if result is not None and not isinstance(result, EventRefused) else 422,
     )
+
+
+def _attach_option_errors(form: ComposeForm, refused: EventRefused) -> None:
+    """A refusal about a provider's own field (``url: ...``) shows at that field too."""
+    for error in refused.errors:
+        name, _, message = error.partition(": ")
+        if name in form.option_names and message:
+            form.add_error(name, message)
 
 
 def _provider_context(chosen) -> dict:

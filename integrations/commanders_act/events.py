@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from integrations.commanders_act import packing, payloads
+from integrations.commanders_act.client import ACCEPTED_NOTE
 from integrations.errors import PayloadError, ProviderError
 from integrations.events import E, EventOutcome, EventsAdapter, InvalidEvent, PreparedEvent
 from integrations.http import encode_json
@@ -54,6 +55,11 @@ class CommandersActEvents(EventsAdapter):
         "Act's event inspector; this record is the console's only proof of what was sent."
     )
 
+    # providers/commanders-act.md: Responses — a 200 means the collect endpoint took
+    # the request, usable or not; only the event inspector shows it arrived.
+    delivered_label = "Accepted by the collect endpoint"
+    delivered_note = ACCEPTED_NOTE
+
     def event_types(self) -> list[str]:
         return sorted(payloads.STANDARD_EVENTS)
 
@@ -61,7 +67,12 @@ class CommandersActEvents(EventsAdapter):
         self, payload: dict[str, Any], event_type: str, options: dict[str, Any], now: datetime
     ) -> PreparedEvent:
         converted = payloads.is_v1(payload)
-        event = payloads.convert_v1_to_v2(payload) if converted else dict(payload)
+        moved: tuple[tuple[str, str], ...] = ()
+        if converted:
+            conversion = payloads.convert_v1(payload)
+            event, moved = conversion.event, conversion.moved
+        else:
+            event = dict(payload)
         if event_type and not event.get("event_name"):
             event = {"event_name": event_type, **event}
         elif event_type and event.get("event_name") != event_type:
@@ -91,6 +102,7 @@ class CommandersActEvents(EventsAdapter):
             user_id=identifiers.get("id") or identifiers.get("consistent_anonymous_id", ""),
             identifiers=identifiers,
             converted_from_v1=converted,
+            moved=moved,
             warnings=tuple(payloads.event_warnings(event)),
         )
 

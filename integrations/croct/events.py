@@ -15,8 +15,9 @@ from integrations.events import EventOutcome, EventsAdapter, InvalidEvent, Prepa
 from integrations.http import encode_json
 from integrations.provider import Field
 
-# The page an event says it happened on when the composer gives none.
-DEFAULT_URL = "https://console.switchyard.invalid/events"
+# providers/croct.md: track — context.url is required. An invented page would land
+# in the workspace's analytics as a real visit, so the user must give it.
+URL_REQUIRED = "Croct needs the page URL the event happened on"
 
 
 class CroctEvents(EventsAdapter):
@@ -26,11 +27,21 @@ class CroctEvents(EventsAdapter):
     templates = {
         "goalCompleted": {"type": "goalCompleted", "goalId": "newsletter-signup", "value": 1},
         "eventOccurred": {"type": "eventOccurred", "name": "demo-played", "details": {}},
-        "pageOpened": {"type": "pageOpened", "url": "https://shop.example/"},
+        # The user fills in the page they opened (nothing invented reaches analytics).
+        "pageOpened": {"type": "pageOpened", "url": ""},
         "userSignedUp": {"type": "userSignedUp", "userId": "customer-42"},
     }
     payload_help = "the track payload"
     options = (
+        Field(
+            "url",
+            "Page URL",
+            help_text=(
+                "Croct only: the page the event happened on (required; a pageOpened "
+                "event's own url is used when this is empty)."
+            ),
+            required=False,
+        ),
         Field(
             "client_id",
             "Croct client id",
@@ -56,15 +67,23 @@ class CroctEvents(EventsAdapter):
         if renames and "userId" in prepared:
             # As the SDK does (providers/croct.md: track).
             prepared["externalUserId"] = prepared.pop("userId")
-        violations = payloads.track_payload_violations(prepared)
+        violations = [f"{v.path}: {v.reason}" for v in payloads.track_payload_violations(prepared)]
+        url = str(options.get("url") or "").strip()
+        if not url and prepared.get("type") == "pageOpened":
+            # The opened page is the page the event happened on.
+            url = str(prepared.get("url") or "").strip()
+        if not url:
+            violations.append(f"url: {URL_REQUIRED}")
+        elif not url.startswith(("http://", "https://")):
+            violations.append(f"url: {URL_REQUIRED} (an http:// or https:// address)")
         if violations:
-            raise InvalidEvent([f"{v.path}: {v.reason}" for v in violations])
+            raise InvalidEvent(violations)
         client_id = options.get("client_id") or str(uuid.uuid4())
         payloads.validate_client_id(client_id, "client_id")
         now_ms = int(now.timestamp() * 1000)
         event = TrackEvent(
             payload=prepared,
-            url=options.get("url") or DEFAULT_URL,
+            url=url,
             client_id=client_id,
             tab_id=str(uuid.uuid4()),
             original_time=now_ms,

@@ -15,6 +15,8 @@ from integrations.events import EventOutcome, EventsAdapter, InvalidEvent, Prepa
 from integrations.http import encode_json
 from integrations.octy import payloads
 from integrations.octy.payloads import OctyEvent
+from integrations.octy.problems import AMBIGUOUS_TITLE, is_held_for_person
+from integrations.octy.results import held_outcomes
 
 _FIELDS = {"event_type", "profile_id", "event_properties", "created_at"}
 
@@ -32,6 +34,12 @@ class OctyEvents(EventsAdapter):
         "page_view": {"event_type": "page_view", "profile_id": "", "event_properties": {}},
     }
     payload_help = "the event object"
+    # providers/octy.md: errors — a 500 after a write is ambiguous and Octy keeps no
+    # duplicate check, so such an event is held for a person, never resent by itself.
+    held_note = (
+        "Octy may or may not have recorded this event (it answered 500 after the write "
+        "and keeps no duplicate check): check in Octy, then replay or discard"
+    )
 
     def build(
         self, payload: dict[str, Any], event_type: str, options: dict[str, Any], now: datetime
@@ -73,6 +81,12 @@ class OctyEvents(EventsAdapter):
             result = client.create_events(octy_events)
         except (ProviderError, PayloadError) as error:
             problem = self.problem_of(error)
+            if is_held_for_person(problem):
+                # The write may have been applied: every event of it waits for a person.
+                return [
+                    EventOutcome.held(events[o.index], problem)
+                    for o in held_outcomes(len(events), problem)
+                ]
             placed = {d.get("index"): d for d in problem.details if isinstance(d, dict)}
             if problem.retryable or not placed:
                 return self.all_failed(events, problem)
@@ -87,20 +101,33 @@ class OctyEvents(EventsAdapter):
                 for i, event in enumerate(events)
             ]
         outcomes = []
+        unmatched: Problem | None = None
         for outcome in result.outcomes:
             event = events[outcome.index]
             if outcome.status == "created":
+                # A "Created" answer without a result list has no event id: still created.
                 outcomes.append(EventOutcome.accepted(event, outcome.event_id or ""))
-                continue
-            if outcome.status == "failed":
-                detail = outcome.error_message or "Octy did not create this event"
+            elif outcome.hold_for_person:
+                # One Problem for the batch, so the held events are recorded together.
+                unmatched = unmatched or held_problem(outcome.advice or outcome.error_message)
+                outcomes.append(EventOutcome.held(event, unmatched))
             else:
-                detail = (
-                    "Octy's answer could not be matched to this event: check in Octy "
-                    "before replaying it."
-                )
-            outcomes.append(EventOutcome.failed(event, not_created(None, detail)))
+                detail = outcome.error_message or "Octy did not create this event"
+                outcomes.append(EventOutcome.failed(event, not_created(None, detail)))
         return outcomes
+
+
+def held_problem(detail: str) -> Problem:
+    """An event Octy's answer leaves unsettled: a person checks in Octy."""
+    return Problem.build(
+        "octy",
+        errors.AMBIGUOUS,
+        title=AMBIGUOUS_TITLE,
+        detail=detail,
+        docs_url="https://octy.ai/docs/events",
+        retryable=False,
+        details=[{"hold_for_person": True, "advice": detail}],
+    )
 
 
 def not_created(problem: Problem | None, detail: str) -> Problem:

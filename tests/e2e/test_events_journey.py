@@ -74,7 +74,9 @@ def test_send_watch_live_open_and_replay_a_failure(
 
     # Open the first event: delivered, with the exact request from the call log.
     page.locator("[data-testid=event-row]").last.locator("a").click()
-    page.locator("[data-testid=event-status]:has-text('Delivered')").wait_for(timeout=10_000)
+    page.locator(
+        "[data-testid=event-status]:has-text('Accepted by the collect endpoint')"
+    ).wait_for(timeout=10_000)
     assert page.locator("[data-testid=attempt][data-outcome=delivered]").count() == 1
     page.locator("[data-testid=exchange] summary").click()
     assert "/events?tc_s=1234" in page.locator("[data-testid=exchange]").inner_text()
@@ -96,7 +98,9 @@ def test_send_watch_live_open_and_replay_a_failure(
     assert "1 / 1" in page.locator("[data-testid=replay-progress]").inner_text()
     screenshot(page, "events-replay-done")
     page.goto(f"/events/{failed.pk}/")
-    page.locator("[data-testid=event-status]:has-text('Delivered')").wait_for()
+    page.locator(
+        "[data-testid=event-status]:has-text('Accepted by the collect endpoint')"
+    ).wait_for()
     outcomes = page.locator("[data-testid=attempt]").evaluate_all(
         "els => els.map(e => e.dataset.outcome)"
     )

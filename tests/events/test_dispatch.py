@@ -134,6 +134,7 @@ def test_croct_track_events_are_delivered_one_request_each(croct_account, sandbo
         account=croct_account,
         payload={"goalId": "newsletter-signup"},
         event_type="goalCompleted",
+        options={"url": "https://shop.example/newsletter"},
         dispatch=False,
     )
     events_dispatch()
@@ -142,6 +143,7 @@ def test_croct_track_events_are_delivered_one_request_each(croct_account, sandbo
     body = json.loads(event.body)
     assert body["payload"] == {"type": "goalCompleted", "goalId": "newsletter-signup"}
     assert body["context"]["tabId"]
+    assert body["context"]["url"] == "https://shop.example/newsletter"
     assert body["originalTime"]
     call = ApiCall.objects.get(pk=event.attempts.get().api_call_id)
     assert call.operation == "croct.track"

@@ -65,6 +65,15 @@ def matrix(event_pk, replay_pk=None):
             None,
             {"marketer": 200, "support": 200, "admin": 200},
         ),
+        # Discarding (a held event; this one is not held, so it is refused with a
+        # message and a redirect): whoever may replay a single event.
+        (
+            "post",
+            "events:discard",
+            [event_pk],
+            None,
+            {"marketer": 302, "support": 302, "admin": 302},
+        ),
         # Cancelling someone else's replay needs send_events.
         (
             "post",

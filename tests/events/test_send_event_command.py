@@ -96,7 +96,13 @@ def test_croct_and_octy_events_go_through_the_same_command(
     croct_account, octy_account, octy_profile
 ):
     code, out = run(
-        croct_account.name, "--type", "goalCompleted", "--payload", '{"goalId": "signup-done"}'
+        croct_account.name,
+        "--type",
+        "goalCompleted",
+        "--payload",
+        '{"goalId": "signup-done"}',
+        "--url",
+        "https://shop.example/signup",
     )
     assert code == 0, out
     code, out = run(

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from integrations.commanders_act import PROVIDER
+from integrations.commanders_act.client import ACCEPTED_NOTE
 from integrations.commanders_act.payloads import BATCH_LIMIT_BYTES, STANDARD_EVENTS
 from integrations.commanders_act.sandbox import DEMO_SECRETS, DEMO_SETTINGS, create_app
 from integrations.errors import PayloadError
@@ -146,3 +147,29 @@ def test_a_refused_request_fails_permanently(client, sandbox):
     (outcome,) = events.send_batch(client, stored)
     assert outcome.kind == OutcomeKind.FAILED_PERMANENT
     assert outcome.problem.provider == "commanders_act"
+
+
+def test_a_converted_event_lists_what_the_conversion_moved():
+    """contract: Commanders Act / v1 to v2: all root metadata moves into context"""
+    v1 = {
+        "event_name": "page_view",
+        "user": {"id": "u-1"},
+        "event_id": "e-1",
+        "page": {"location": "https://x.test/"},
+        "properties": {"revenue": 10},
+    }
+    prepared = events.prepare(v1, now=NOW)
+    assert prepared.moved == (
+        ("event_id", "context.event_id"),
+        ("page.location", "context.page.url"),
+        ("page", "context.page"),
+        ("properties.revenue", "revenue"),
+    )
+    assert events.prepare(event(), now=NOW).moved == ()
+
+
+def test_a_sent_event_is_named_accepted_by_the_collect_endpoint_not_delivered():
+    """contract: Commanders Act / 200 for every request"""
+    assert events.delivered_label == "Accepted by the collect endpoint"
+    assert events.delivered_note == ACCEPTED_NOTE
+    assert "event inspector" in events.delivered_note

@@ -1,5 +1,6 @@
 """docs/contract.md and the tests agree: every row is proven by a test that names it,
-and every test that names a row has one (Commanders Act and Octy sections)."""
+and every test that names a row has one (Commanders Act and Octy sections). Tests are
+read from the provider tests and from the features built on them (the events outbox)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDERS = ("Commanders Act", "Octy")
+# Where a row's proof may live: the provider code, and the feature that shows it to staff.
+TEST_FOLDERS = ("tests/integrations", "tests/events")
 
 
 def contract_rows(provider: str) -> dict[str, set[str]]:
@@ -28,7 +31,8 @@ def contract_rows(provider: str) -> dict[str, set[str]]:
 def docstring_claims(provider: str) -> dict[str, set[str]]:
     """``{element: {test ids}}`` from the ``contract: <provider> / <element>`` docstrings."""
     named: dict[str, set[str]] = {}
-    for path in sorted((ROOT / "tests" / "integrations").rglob("test_*.py")):
+    paths = sorted(p for folder in TEST_FOLDERS for p in (ROOT / folder).rglob("test_*.py"))
+    for path in paths:
         for node in ast.parse(path.read_text()).body:
             if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
                 continue

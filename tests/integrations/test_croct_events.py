@@ -42,7 +42,7 @@ def test_the_provider_declares_its_adapter():
     assert PROVIDER.events is not None
     assert events.max_batch == 1
     assert events.event_types() == sorted(TRACK_EVENT_TYPES)
-    assert [o.name for o in events.options] == ["client_id"]
+    assert [o.name for o in events.options] == ["url", "client_id"]
 
 
 def test_prepare_builds_the_track_body_with_the_given_client_id():
@@ -50,10 +50,11 @@ def test_prepare_builds_the_track_body_with_the_given_client_id():
     prepared = events.prepare(
         {"goalId": "newsletter-signup"},
         event_type="goalCompleted",
-        options={"client_id": client_id},
+        options={"client_id": client_id, "url": "https://shop.example/newsletter"},
         now=NOW,
     )
     body = json.loads(prepared.body)
+    assert body["context"]["url"] == "https://shop.example/newsletter"
     assert body["payload"] == {"type": "goalCompleted", "goalId": "newsletter-signup"}
     assert body["originalTime"] == body["departureTime"] == int(NOW.timestamp() * 1000)
     assert body["context"]["tabId"]
@@ -62,7 +63,11 @@ def test_prepare_builds_the_track_body_with_the_given_client_id():
 
 
 def test_a_signed_up_user_id_becomes_the_external_user_id():
-    prepared = events.prepare({"type": "userSignedUp", "userId": "customer-42"}, now=NOW)
+    prepared = events.prepare(
+        {"type": "userSignedUp", "userId": "customer-42"},
+        options={"url": "https://shop.example/signup"},
+        now=NOW,
+    )
     assert json.loads(prepared.body)["payload"]["externalUserId"] == "customer-42"
     assert prepared.identifiers["user_id"] == "customer-42"
 
@@ -123,3 +128,33 @@ def test_the_base_turns_a_validator_tripping_into_a_payload_error():
     with pytest.raises(PayloadError) as caught:
         _Strict().prepare({"items": 3})
     assert "not subscriptable" in str(caught.value)
+
+
+def test_an_event_without_its_page_url_is_refused_not_given_an_invented_one():
+    """Croct's track needs context.url: an invented page would land in the workspace's
+    analytics as a visit, so the user must say where the event happened."""
+    with pytest.raises(InvalidEvent) as caught:
+        events.prepare({"type": "goalCompleted", "goalId": "newsletter-signup"}, now=NOW)
+    assert caught.value.errors == ["url: Croct needs the page URL the event happened on"]
+    with pytest.raises(InvalidEvent) as caught:
+        events.prepare(
+            {"type": "goalCompleted", "goalId": "newsletter-signup"},
+            options={"url": "shop.example/x"},
+            now=NOW,
+        )
+    assert caught.value.errors[0].startswith("url: Croct needs the page URL")
+
+
+def test_a_page_opened_event_happened_on_the_page_it_opened():
+    prepared = events.prepare({"type": "pageOpened", "url": "https://shop.example/p"}, now=NOW)
+    assert json.loads(prepared.body)["context"]["url"] == "https://shop.example/p"
+
+
+def test_no_template_carries_a_page_url():
+    for name, template in events.templates.items():
+        text = json.dumps(template)
+        assert "example" not in text, name
+        assert "invalid" not in text, name
+    with pytest.raises(InvalidEvent) as caught:
+        events.prepare(dict(events.templates["pageOpened"]), now=NOW)
+    assert "url: Croct needs the page URL the event happened on" in caught.value.errors

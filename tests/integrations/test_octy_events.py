@@ -6,10 +6,14 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from integrations.events import InvalidEvent, OutcomeKind
 from integrations.octy import PROVIDER
 from integrations.octy.payloads import MAX_BATCH
+from integrations.octy.problems import is_held_for_person
+from integrations.octy.results import CHECK_ADVICE, EventBatchResult
+from integrations.octy.results import EventOutcome as OctyOutcome
 from integrations.octy.sandbox import DEMO_SECRETS, create_app
 from integrations.sandbox import Fault, serve
 from tests.integrations.stored_events import Stored
@@ -40,6 +44,11 @@ def client(served):
 @pytest.fixture
 def profile_id(sandbox):
     return sandbox.store.find("cust-00001")["profile_id"]
+
+
+def sandbox_root(served) -> str:
+    """The sandbox's own origin (its control paths sit beside the API prefix)."""
+    return served.url.split("/v1/")[0].rstrip("/")
 
 
 def stored(profile_id: str, event_type: str = "page_view", **properties) -> Stored:
@@ -95,3 +104,49 @@ def test_a_transient_failure_fails_every_event_retryably(client, sandbox, profil
     outcomes = events.send_batch(client, [stored(profile_id), stored(profile_id)])
     assert {o.kind for o in outcomes} == {OutcomeKind.FAILED_RETRYABLE}
     assert len({id(o.problem) for o in outcomes}) == 1
+
+
+def test_a_500_after_the_write_holds_every_event_of_the_request(client, served, profile_id):
+    """contract: Octy / 500 after a write is ambiguous (hold for a person)"""
+    requests.post(f"{sandbox_root(served)}/_sandbox/fail_after_write", json={"count": 1})
+    sent = [stored(profile_id), stored(profile_id, "signup")]
+    outcomes = events.send_batch(client, sent)
+    assert [o.kind for o in outcomes] == [OutcomeKind.HELD, OutcomeKind.HELD]
+    assert [o.event for o in outcomes] == sent
+    # One Problem for the request, so the dispatcher records them together.
+    assert outcomes[0].problem is outcomes[1].problem
+    assert is_held_for_person(outcomes[0].problem)
+    assert not outcomes[0].problem.retryable
+    # The sandbox applied the write: resending would have created them twice.
+    assert served.app.stats()["events_created"] == 2
+    assert "check in Octy, then replay or discard" in events.held_note
+
+
+def test_an_event_octy_answered_for_ambiguously_is_held_not_failed():
+    """contract: Octy / 500 after a write is ambiguous (hold for a person)"""
+
+    class Unmatched:
+        # A 201 whose failure list names an event Octy's answer cannot place.
+        def create_events(self, octy_events):
+            return EventBatchResult(
+                [],
+                [],
+                outcomes=[
+                    OctyOutcome(0, "unknown", hold_for_person=True, advice=CHECK_ADVICE),
+                    OctyOutcome(1, "created", "event_1"),
+                ],
+            )
+
+    sent = [stored("profile_1"), stored("profile_1", "signup")]
+    held, accepted = events.send_batch(Unmatched(), sent)
+    assert (held.kind, accepted.kind) == (OutcomeKind.HELD, OutcomeKind.ACCEPTED)
+    assert held.problem.detail == CHECK_ADVICE
+    assert accepted.provider_event_id == "event_1"
+
+
+def test_a_created_answer_without_a_result_list_accepts_every_event(client, sandbox, profile_id):
+    """contract: Octy / 2xx Created/Success without a per-object result list"""
+    sandbox.result_lists = "never"
+    outcomes = events.send_batch(client, [stored(profile_id), stored(profile_id, "signup")])
+    assert [(o.kind, o.provider_event_id) for o in outcomes] == [(OutcomeKind.ACCEPTED, "")] * 2
+    assert sandbox.stats()["events_created"] == 2
