@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from dashboard.events.services import event_queue, events_dispatch
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.calls.models import ApiCall
 from dashboard.calls.tasks import prune_calls
 from dashboard.events import selectors
+from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import EventAttempt
+from dashboard.events.outbox import event_queue
 from tests.events.conftest import ca_event
 
 pytestmark = pytest.mark.django_db

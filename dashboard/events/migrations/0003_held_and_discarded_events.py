@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_rotation"),
-        ("events", "0001_initial"),
+        ("events", "0002_attempt_call_without_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
