@@ -50,7 +50,12 @@ class AccountInputError(ValueError):
 
 
 class NoActiveCredential(Exception):
-    pass
+    """The account cannot be called now: it has no usable key (or, the subclass below,
+    it is disabled). Callers show the message and call nothing."""
+
+
+class AccountDisabled(NoActiveCredential):
+    """A disabled account is never called, whatever asks (#15 finding 7)."""
 
 
 @dataclass(frozen=True)
@@ -243,13 +248,25 @@ def active_credential(account: ConnectedAccount) -> Credential:
 
 
 def provider_client(
-    account: ConnectedAccount, *, credential: Credential | None = None, **session_options: Any
+    account: ConnectedAccount,
+    *,
+    credential: Credential | None = None,
+    for_check: bool = False,
+    **session_options: Any,
 ):
     """A client for ``account`` using ``credential`` or, looked up now, the active one.
 
-    Every exchange the client makes is recorded as an ApiCall with the credential's
-    fingerprint.
+    The one place that decides whether an account may be called: a disabled account
+    raises :class:`AccountDisabled` (a :class:`NoActiveCredential`) for every feature;
+    only an admin's explicit check (``for_check``: "Test connection", a rotation's
+    verification) still reaches it, so a key can be proven before the account is
+    enabled. Every exchange the client makes is recorded as an ApiCall with the
+    credential's fingerprint.
     """
+    if not account.is_enabled and not for_check:
+        raise AccountDisabled(
+            f"{account.name} is disabled: enable it to call {account.provider_label}"
+        )
     credential = credential or active_credential(account)
     provider_class = account.provider_class
     session_options.setdefault("connect_timeout", django_settings.PROVIDER_CONNECT_TIMEOUT)
@@ -320,7 +337,9 @@ def account_check_run(*, check_id: int, resume: bool = False) -> AccountCheck:
         check.credential = credential
     with call_context(subject_type="account_check", subject_id=check.pk):
         try:
-            summary = provider_class.verify(provider_client(account, credential=credential))
+            summary = provider_class.verify(
+                provider_client(account, credential=credential, for_check=True)
+            )
         except ProviderError as exc:
             return _finish_check(
                 check,

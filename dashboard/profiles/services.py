@@ -268,6 +268,15 @@ def lookup_is_done(request: LookupRequest) -> bool:
 # --- one profile ------------------------------------------------------------------
 
 
+def _page_client(account: ConnectedAccount):
+    """The account's client for a page's own call; an account that may not be called
+    (disabled, no key) is refused with its sentence, as bad input is."""
+    try:
+        return provider_client(account)
+    except NoActiveCredential as exc:
+        raise ProfileInputError("account", str(exc)) from None
+
+
 def profile_fetch(*, account: ConnectedAccount, profile_id: str) -> dict[str, Any] | None:
     """The live profile from the provider (and into the cache), or None when gone.
 
@@ -277,7 +286,7 @@ def profile_fetch(*, account: ConnectedAccount, profile_id: str) -> dict[str, An
     adapter = adapter_for(account)
     if adapter is None or not account.provider_class.can(Capability.PROFILE_LOOKUP):
         raise ProfileInputError("account", "this provider holds no profiles")
-    client = provider_client(account)
+    client = _page_client(account)
     with call_context(subject_type="profile", subject_id=subject_key(profile_id)):
         try:
             found = adapter.fetch(client, profile_id)
@@ -321,7 +330,7 @@ def profile_set_attribute(
     name = (name or "").strip()
     adapter = adapter_for(account)
     with call_context(subject_type="profile", subject_id=subject_key(profile_id)):
-        client = provider_client(account)
+        client = _page_client(account)
         if adapter is None or not account.provider_class.can(Capability.PROFILE_WRITE):
             raise ProfileInputError("account", f"{account.provider_label} profiles are read-only")
         try:
@@ -352,7 +361,7 @@ def browse_page(
         filters = adapter.clean_filters(filters or {})
     except PayloadError as exc:
         raise ProfileInputError(exc.field, exc.message) from None
-    client = provider_client(account)
+    client = _page_client(account)
     with call_context(subject_type="profile_browse", subject_id=account.pk):
         try:
             page = adapter.browse_page(client, cursor, filters)

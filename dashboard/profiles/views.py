@@ -118,8 +118,11 @@ def profile_detail(request: HttpRequest, account_pk: int, profile_id: str) -> Ht
             profile = services.profile_fetch(account=account, profile_id=profile_id)
         except ProviderError as exc:
             problem = exc.problem.to_dict()
-        except services.ProfileInputError:
-            raise Http404("This account holds no profiles") from None
+        except services.ProfileInputError as exc:
+            if not account.provider_class.can(Capability.PROFILE_LOOKUP):
+                raise Http404("This account holds no profiles") from None
+            # A disabled account (or one without a key) is not called: say so.
+            problem = {"kind": "configuration", "title": "Not called", "detail": exc.message}
         cached = selectors.cached_profile(account_id=account.pk, profile_id=profile_id)
     if profile is None and problem is None:
         raise Http404("No such profile")
@@ -204,7 +207,11 @@ def browse(request: HttpRequest, account_pk: int) -> HttpResponse:
         except ProviderError as exc:
             problem = exc.problem.to_dict()
         except services.ProfileInputError as exc:
-            form.add_error(None, exc.message)
+            if exc.field == "account" or not form.is_bound:
+                # Not about a filter (a disabled account, say): a sentence, not a field.
+                problem = {"kind": "configuration", "title": "Not called", "detail": exc.message}
+            else:
+                form.add_error(None, exc.message)
     rows = page["profiles"] if page else []
     if not selectors.can_see_contacts(request.user):
         rows = [selectors.profile_for_display(p, user=request.user) for p in rows]
