@@ -18,6 +18,7 @@ from django.urls import reverse
 from dashboard.accounts import selectors as accounts
 from dashboard.alerts.models import AlertRule
 from dashboard.alerts.rules import KINDS, OCCURRENCE_LOOKBACK_MINUTES
+from dashboard.calls import group_selectors
 from dashboard.calls import selectors as calls
 from dashboard.calls.models import ErrorGroup, GroupState
 from dashboard.events import selectors as events
@@ -63,7 +64,7 @@ def _groups(
     the rule's account when it names one)."""
     if not groups:
         return []
-    accounts_of = calls.group_accounts([g.pk for g in groups])
+    accounts_of = group_selectors.group_accounts([g.pk for g in groups])
     firings = []
     for group in groups:
         rows = accounts_of.get(group.pk, [])
@@ -87,12 +88,16 @@ def _groups(
 
 
 def _group_queryset(rule: AlertRule):
-    qs = calls.filtered_groups(calls.GroupFilters(provider=rule.provider, account=rule.account_id))
+    qs = group_selectors.filtered_groups(
+        group_selectors.GroupFilters(provider=rule.provider, account=rule.account_id)
+    )
     if rule.error_kind:
         qs = qs.filter(problem_kind=rule.error_kind)
     # Only what a sentence and a link need: the wide problem columns stay unread.
-    return qs.exclude(state=GroupState.IGNORED).only(
-        "id", "provider", "operation", "title", "state", "regressed_at"
+    return (
+        qs.select_related(None)
+        .exclude(state=GroupState.IGNORED)
+        .only("id", "provider", "operation", "title", "state", "regressed_at")
     )
 
 
