@@ -19,6 +19,7 @@ from typing import Any
 ACTIONS: dict[str, str] = {
     "connect": "Connected account",
     "edit": "Edited account",
+    "move": "Moved account to a new base URL (key typed again)",
     "disable": "Disabled account",
     "enable": "Enabled account",
     "add_key": "Added key",

@@ -25,7 +25,15 @@ class AccountForm(forms.Form):
         help_text="The provider's API root; the documented paths are appended to it.",
     )
 
-    def __init__(self, *args, provider_class, with_secrets: bool, sandbox_url: str = "", **kwargs):
+    def __init__(
+        self,
+        *args,
+        provider_class,
+        with_secrets: bool,
+        secrets_optional: bool = False,
+        sandbox_url: str = "",
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.provider_class = provider_class
         self.fields["base_url"].widget.attrs["placeholder"] = provider_class.default_base_url or (
@@ -63,7 +71,13 @@ class AccountForm(forms.Form):
             for field in provider_class.secrets:
                 self.fields[f"secret_{field.name}"] = forms.CharField(
                     label=field.label,
-                    help_text=field.help_text,
+                    required=not secrets_optional,
+                    help_text=(
+                        "Only when you change the base URL: type the account's current key "
+                        "again. The stored key is never sent to a new address unseen."
+                        if secrets_optional
+                        else field.help_text
+                    ),
                     strip=True,
                     widget=forms.PasswordInput(
                         render_value=False, attrs={"autocomplete": "new-password"}

@@ -202,22 +202,58 @@ def _account_create(clean: CleanAccount, *, actor, is_demo: bool) -> ConnectedAc
 
 @transaction.atomic
 def account_update(
-    *, account: ConnectedAccount, name: str, base_url: str, settings: dict[str, Any], actor=None
+    *,
+    account: ConnectedAccount,
+    name: str,
+    base_url: str,
+    settings: dict[str, Any],
+    secrets: dict[str, str] | None = None,
+    actor=None,
 ) -> ConnectedAccount:
+    """Change the account's name, base URL and settings; never its key.
+
+    A new base URL is where the stored key will be sent, so it takes the key typed
+    again (``secrets``), matching the active credential (#15 finding 9: otherwise a
+    write-only key could be read by pointing the account at another host). Raises
+    :class:`AccountInputError` and saves nothing.
+    """
+    typed = {k: v for k, v in (secrets or {}).items() if v}
     clean = account_clean(
         provider=account.provider,
         name=name,
         base_url=base_url,
         settings=settings,
-        secrets=None,
+        secrets=typed or None,
         instance=account,
     )
+    moved = clean.base_url != account.base_url
+    if moved:
+        _require_the_current_key(account, clean.secrets)
     account.name = clean.name
     account.base_url = clean.base_url
     account.settings = clean.settings
-    with audit_action("edit", actor=actor):
+    with audit_action("move" if moved else "edit", actor=actor):
         account.save(update_fields=["name", "base_url", "settings", "updated_at"])
     return account
+
+
+def _require_the_current_key(account: ConnectedAccount, typed: dict[str, str] | None) -> None:
+    if not typed:
+        raise AccountInputError(
+            {
+                "base_url": "changing the base URL needs the account's current key typed again "
+                "below: the stored key is never sent to a new address unseen"
+            }
+        )
+    credential = account.credentials.filter(state=CredentialState.ACTIVE).first()
+    if credential is None or secret_fingerprint(typed) != credential.fingerprint:
+        raise AccountInputError(
+            {
+                f"secret:{name}": "is not the key this account uses now; to change the key, "
+                "rotate it (Keys → Add a key)"
+                for name in typed
+            }
+        )
 
 
 def account_set_enabled(*, account: ConnectedAccount, enabled: bool, actor=None) -> None:

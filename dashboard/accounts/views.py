@@ -107,7 +107,8 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = AccountForm(
         request.POST if request.method == "POST" else None,
         provider_class=provider_class,
-        with_secrets=False,
+        with_secrets=True,
+        secrets_optional=True,
         sandbox_url=_mounted_sandbox_url(request, provider_class),
         initial=initial,
     )
@@ -118,6 +119,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 base_url=form.cleaned_data["base_url"],
                 settings=form.settings_data(),
+                secrets=form.secrets_data(),
                 actor=request.user,
             )
         except services.AccountInputError as exc:

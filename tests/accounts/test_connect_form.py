@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from dashboard.accounts.encryption import decrypt_secrets
 from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
+from integrations.altcraft.sandbox import DEMO_SECRETS as _ALTCRAFT
+from integrations.croct.sandbox import DEMO_SECRETS as CROCT_SECRETS
 from integrations.registry import get_provider
 
 PROVIDERS = ["croct", "octy", "altcraft", "commanders_act"]
@@ -22,6 +24,8 @@ DISTINCT_SECRETS = {
     "altcraft": {"token": "SECRETCANARY_altcraft_token_0001"},
     "commanders_act": {"source_key": "SECRETCANARY-ca-source-key+/=="},
 }
+
+DEMO_ALTCRAFT_TOKEN = _ALTCRAFT["token"]
 
 
 def demo_settings(provider: str) -> dict[str, str]:
@@ -234,13 +238,15 @@ def test_the_provider_picker_lists_every_provider(admin_client):
 
 
 # --- editing --------------------------------------------------------------------------------
-def test_the_edit_form_has_no_secret_fields(admin_client, demo_account):
+def test_the_edit_form_asks_for_the_key_only_to_move_the_account(admin_client, demo_account):
     account = demo_account("octy")
 
     page = admin_client.get(reverse("accounts:edit", args=[account.pk])).content.decode()
 
-    assert 'name="secret_' not in page
-    assert 'type="password"' not in page
+    # Empty, optional fields: the stored key is never shown or required for an edit.
+    assert 'name="secret_secret_key"' in page
+    assert "Only when you change the base URL" in page
+    assert "required" not in page.split('name="secret_secret_key"')[0].rsplit("<input", 1)[1]
     assert f'value="{account.name}"' in page
 
 
@@ -258,6 +264,8 @@ def test_editing_changes_name_base_url_and_settings_but_not_the_credential(
             "setting_db_id": "9",
             "setting_resource_id": "",
             "setting_format": "xml",
+            # A new base URL takes the current key typed again (#15 finding 9).
+            "secret_token": DEMO_ALTCRAFT_TOKEN,
         },
     )
 
@@ -280,6 +288,7 @@ def test_editing_keeps_the_account_s_own_name(admin_client, demo_account):
             "name": "Keep me",
             "base_url": "https://api.croct.io",
             "setting_app_id": account.settings["app_id"],
+            "secret_api_key": CROCT_SECRETS["api_key"],  # a move takes the key again
         },
     )
 
@@ -353,3 +362,40 @@ def test_the_base_url_help_names_the_sandbox_this_console_mounts(admin_client, s
     settings.SANDBOX_ENABLED = False
     page = admin_client.get(reverse("accounts:connect_provider", args=["croct"])).content.decode()
     assert "own Croct sandbox" not in page
+
+
+def _move(admin_client, account, **secret):
+    return admin_client.post(
+        reverse("accounts:edit", args=[account.pk]),
+        {"name": account.name, "base_url": "https://crm.example.com/", "setting_db_id": "1",
+         "setting_format": "json", **secret},
+    )  # fmt: skip
+
+
+def test_a_new_base_url_without_the_key_typed_again_is_refused(admin_client, demo_account):
+    """#15 finding 9: pointing an account at another host must not hand it the key."""
+    account = demo_account("altcraft", name="Keep key")
+    before = account.base_url
+
+    response = _move(admin_client, account)
+    wrong = _move(admin_client, account, secret_token="not-the-current-token-0000")
+
+    assert response.status_code == 422
+    assert "needs the account&#x27;s current key typed again" in response.content.decode()
+    assert wrong.status_code == 422
+    assert "is not the key this account uses now" in wrong.content.decode()
+    account.refresh_from_db()
+    assert account.base_url == before
+
+
+def test_moving_with_the_current_key_is_saved_and_audited_as_a_move(admin_client, demo_account):
+    from auditlog.models import LogEntry
+
+    account = demo_account("altcraft", name="Mover")
+    response = _move(admin_client, account, secret_token=DEMO_ALTCRAFT_TOKEN)
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.base_url == "https://crm.example.com"
+    entry = LogEntry.objects.filter(object_pk=str(account.pk)).latest("timestamp")
+    assert "move" in str(entry.additional_data)
