@@ -8,6 +8,9 @@ The dashboard's hook records it as an ApiCall; nothing here knows about Django.
 Deliberately absent: automatic retries (a retried POST could duplicate a write; the
 caller's task decides) and sleeping on ``Retry-After`` (the task reschedules instead
 of holding a worker).
+
+Past the ~400-line hint on purpose: sending, bounded reading, redaction and the
+exchange hook are one path every provider call takes, kept in one module to read.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Connecting accounts, checking them, and building their provider clients."""
+"""Connecting accounts, checking them, and building their provider clients.
+
+Past the ~400-line hint on purpose: input cleaning, the base-URL move rule and
+``provider_client`` (the one place deciding whether an account may be called) share
+the same account invariants and read best together; checks live here for the same
+reason.
+"""
 
 from __future__ import annotations
 

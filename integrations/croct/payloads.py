@@ -6,6 +6,8 @@ Every check comes in two forms: ``*_violations`` returns every ``Violation`` fou
 
 providers/croct.md is the contract; paths in messages are the JSON paths of the
 offending value (``attributes.plan.tier``, ``payload.goalId``).
+
+Past the ~400-line hint: one check per documented limit, each small.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ error"): an unsigned token, an unknown ``kid`` or a bad signature get a 401
 Every content/evaluate request's visitor is kept in ``visitors`` (the last 100):
 X-Client-Ip (a loopback value falls back to the request IP, as the doc says),
 X-Client-Agent (default: the User-Agent) and X-Client-Library.
+
+Past the ~400-line hint: the emulator's routing and request guards (keys, client
+ids, visitor headers, signed tokens) are one request pipeline; content, CQL and export
+answers live in their own sandbox_* modules.
 """
 
 from __future__ import annotations
