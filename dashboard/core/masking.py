@@ -1,8 +1,8 @@
 """Hiding customers' contact details (emails, phones) from staff without
 ``see_contact_details`` — one rule for every page that shows them.
 
-The rule is the profiles rule (``dashboard/profiles/normalize.py`` keeps its own copy
-for now): a value is masked when its key names a contact field (email, phone, mobile)
+The profiles pages use it too (``dashboard/profiles/normalize.py``): a value is masked
+when its key names a contact field (email, phone, mobile)
 or when it is an email address. This module adds the same rule for raw text — call
 bodies, URLs, problem details — which may be JSON, a query string, XML or prose.
 """
