@@ -14,6 +14,7 @@ from dashboard.core.params import parse_id
 from . import selectors, visitors
 from .models import PERSONA_IDENTITIES, IdentityMode
 from .services import Visitor, VisitorInputError, visitor_for
+from .services.checks import check_preview_token, check_slot_id
 from .services.personas import persona_check
 
 # Service error keys that are not form fields of the same name.
@@ -163,6 +164,13 @@ class PreviewForm(VisitorFields):
     )
 
     field_order = ["account", "slot_id", "version", "locale", "include_schema", "preview_token"]
+
+    # The service's own checks, run here too so their errors show with every other one.
+    def clean_slot_id(self):
+        return self._checked("slot_id", check_slot_id)
+
+    def clean_preview_token(self):
+        return self._checked("preview_token", check_preview_token)
 
     def clean_version(self):
         return self._checked("version", visitors.check_version)
