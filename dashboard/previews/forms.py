@@ -12,8 +12,10 @@ from django import forms
 from dashboard.core.params import parse_id
 
 from . import selectors, visitors
-from .models import IdentityMode
+from .models import PERSONA_IDENTITIES, IdentityMode
 from .services import Visitor, VisitorInputError, visitor_for
+from .services.checks import check_preview_token, check_slot_id
+from .services.personas import persona_check
 
 # Service error keys that are not form fields of the same name.
 FIELD_ALIASES = {"campaign": "campaign_source", "personas": "personas", "baseline": None}
@@ -62,7 +64,23 @@ class VisitorFields(forms.Form):
     identity_mode = forms.ChoiceField(
         label="Identity", choices=IdentityMode.choices, initial=IdentityMode.RANDOM
     )
-    identity_value = _text("Client id or user id", "A UUID v4 client id, or the user id.")
+    identity_value = _text(
+        "Client id or user id",
+        "A fixed client id: a UUID, with or without dashes (the same id keeps the same "
+        "experiment variant). Or the user id.",
+    )
+    client_ip = _text(
+        "Visitor IP address",
+        "IPv4 or IPv6, e.g. 177.71.128.1 for a visitor from Brazil. Empty: Croct takes the "
+        "console server's address as the visitor's.",
+        placeholder="177.71.128.1",
+    )
+    client_agent = _text(
+        "Visitor user agent",
+        "One line, at most 255 characters, e.g. an iPhone's Safari. Empty: Croct takes the "
+        "console server's agent (python-requests) as the visitor's.",
+        placeholder="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) …",
+    )
 
     campaign_field_names = [f"campaign_{f}" for f in visitors.CAMPAIGN_FIELDS]
 
@@ -71,6 +89,37 @@ class VisitorFields(forms.Form):
 
     def campaign_fields(self):
         return [self["utm_url"], *(self[n] for n in self.campaign_field_names)]
+
+    def identity_fields(self):
+        return [self[n] for n in ("identity_mode", "identity_value") if n in self.fields]
+
+    def device_fields(self):
+        return [self["client_ip"], self["client_agent"]]
+
+    def ad_hoc_visitor(self) -> Visitor:
+        """The visitor from the persona picked (if any) and the fields typed; raises
+        VisitorInputError with every field's error."""
+        data = self.cleaned_data
+        errors: dict[str, str] = {}
+        context: dict = {}
+        try:
+            context = self.ad_hoc_context()
+        except VisitorInputError as exc:
+            errors.update(exc.errors)
+        try:
+            visitor = visitor_for(
+                persona=data.get("persona"),
+                context=context,
+                identity_mode=data.get("identity_mode") or None,
+                identity_value=data.get("identity_value", ""),
+                client_ip=data.get("client_ip", ""),
+                client_agent=data.get("client_agent", ""),
+            )
+        except VisitorInputError as exc:
+            errors.update(exc.errors)
+        if errors:
+            raise VisitorInputError(errors)
+        return visitor
 
     def ad_hoc_context(self) -> dict:
         """The context parts typed in; raises VisitorInputError."""
@@ -111,10 +160,17 @@ class PreviewForm(VisitorFields):
     identity_mode = forms.ChoiceField(
         label="Identity",
         required=False,
-        choices=[("", "The persona's (a random client id without one)"), *IdentityMode.choices],
+        choices=[("", "The persona's (a new visitor without one)"), *IdentityMode.choices],
     )
 
     field_order = ["account", "slot_id", "version", "locale", "include_schema", "preview_token"]
+
+    # The service's own checks, run here too so their errors show with every other one.
+    def clean_slot_id(self):
+        return self._checked("slot_id", check_slot_id)
+
+    def clean_preview_token(self):
+        return self._checked("preview_token", check_preview_token)
 
     def clean_version(self):
         return self._checked("version", visitors.check_version)
@@ -132,14 +188,7 @@ class PreviewForm(VisitorFields):
         # The visitor is checked even when other fields failed: every error shows at once.
         data = super().clean()
         try:
-            context = self.ad_hoc_context()
-            mode = data.get("identity_mode") or None
-            self.visitor: Visitor = visitor_for(
-                persona=data.get("persona"),
-                context=context,
-                identity_mode=mode,
-                identity_value=data.get("identity_value", ""),
-            )
+            self.visitor: Visitor = self.ad_hoc_visitor()
         except VisitorInputError as exc:
             add_input_errors(self, exc)
         return data
@@ -148,16 +197,53 @@ class PreviewForm(VisitorFields):
 class PersonaForm(VisitorFields):
     name = forms.CharField(max_length=80)
     description = forms.CharField(max_length=200, required=False)
+    identity_mode = forms.ChoiceField(
+        label="Identity", choices=PERSONA_IDENTITIES, initial=IdentityMode.CLIENT_ID
+    )
+    identity_value = _text("User id", "For a signed-in user: the user id.")
+    client_id = _text(
+        "Client id",
+        "This persona's X-Client-Id, sent on every preview, grid cell and re-run so Croct "
+        "keeps it in the same experiment variant. A UUID, with or without dashes; drawn "
+        "when the persona is created (empty: a fresh one).",
+        **{"class": "mono"},
+    )
 
     field_order = ["name", "description"]
 
+    def __init__(self, *args, persona=None, **kwargs):
+        self.persona = persona
+        super().__init__(*args, **kwargs)
+        if persona is None and not self.is_bound:
+            self.initial.setdefault("client_id", visitors.new_client_id())
+
+    def identity_fields(self):
+        return [self["identity_mode"], self["identity_value"], self["client_id"]]
+
     def clean(self):
+        # Every part is checked even when another failed: all errors show at once.
         data = super().clean()
-        if not self.errors:
-            try:
-                self.context = self.ad_hoc_context()
-            except VisitorInputError as exc:
-                add_input_errors(self, exc)
+        errors: dict[str, str] = {}
+        try:
+            self.context = self.ad_hoc_context()
+        except VisitorInputError as exc:
+            errors.update(exc.errors)
+        try:
+            persona_check(
+                name=data.get("name", ""),
+                persona=self.persona,
+                identity_mode=data.get("identity_mode", ""),
+                identity_value=data.get("identity_value", ""),
+                client_id=data.get("client_id", ""),
+                client_ip=data.get("client_ip", ""),
+                client_agent=data.get("client_agent", ""),
+            )
+        except VisitorInputError as exc:
+            errors.update(exc.errors)
+        for name in self.errors:
+            errors.pop(name, None)  # a field's own error (too long, required) is enough
+        if errors:
+            add_input_errors(self, VisitorInputError(errors))
         return data
 
     @staticmethod
@@ -172,6 +258,9 @@ class PersonaForm(VisitorFields):
             "attributes": visitors.attributes_as_text(context.get("attributes") or {}),
             "identity_mode": persona.identity_mode,
             "identity_value": persona.identity_value,
+            "client_id": persona.client_id,
+            "client_ip": persona.client_ip,
+            "client_agent": persona.client_agent,
         }
         initial.update({f"page_{k}": v for k, v in page.items()})
         initial.update({f"campaign_{k}": v for k, v in campaign.items()})
@@ -229,7 +318,7 @@ class CqlForm(VisitorFields):
     identity_mode = forms.ChoiceField(
         label="Identity",
         required=False,
-        choices=[("", "The persona's (a random client id without one)"), *IdentityMode.choices],
+        choices=[("", "The persona's (a new visitor without one)"), *IdentityMode.choices],
     )
 
     field_order = ["account", "query", "persona"]
@@ -237,12 +326,7 @@ class CqlForm(VisitorFields):
     def clean(self):
         data = super().clean()
         try:
-            self.visitor = visitor_for(
-                persona=data.get("persona"),
-                context=self.ad_hoc_context(),
-                identity_mode=data.get("identity_mode") or None,
-                identity_value=data.get("identity_value", ""),
-            )
+            self.visitor = self.ad_hoc_visitor()
         except VisitorInputError as exc:
             add_input_errors(self, exc)
         return data

@@ -7,15 +7,38 @@ that points at the one it repeats, so the stored answer never changes.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
 
 
 class IdentityMode(models.TextChoices):
-    RANDOM = "random", "A new random client id per preview"
+    RANDOM = "random", "A new visitor (a fresh client id each run)"
     CLIENT_ID = "client_id", "A fixed client id"
-    USER_ID = "user_id", "A user id (sent as an unsigned user token)"
+    USER_ID = "user_id", "A user id (sent as a user token)"
+
+
+# A persona is one visitor: anonymous (its own persistent client id) or a signed-in user
+# (a user token, sent with that same client id). It is never a new visitor per run.
+PERSONA_IDENTITIES = [
+    (IdentityMode.CLIENT_ID.value, "An anonymous visitor (the persona's client id)"),
+    (IdentityMode.USER_ID.value, "A signed-in user (a user token, with the persona's client id)"),
+]
+MAX_CLIENT_AGENT_LENGTH = 255
+
+
+class VisitorDevice(models.Model):
+    """Where a visitor browses from: X-Client-Ip / X-Client-Agent. Blank: Croct takes the
+    console server's address and agent as the visitor's (croct-fetch-content)."""
+
+    # Checked by visitors.check_device (an address that parses), kept normalised.
+    client_ip = models.CharField(max_length=45, blank=True)
+    client_agent = models.CharField(max_length=MAX_CLIENT_AGENT_LENGTH, blank=True)
+
+    class Meta:
+        abstract = True
 
 
 class RunStatus(models.TextChoices):
@@ -28,6 +51,11 @@ class RunStatus(models.TextChoices):
 FINISHED = (RunStatus.DONE, RunStatus.FAILED)
 
 
+def new_client_id() -> str:
+    """A fresh X-Client-Id (a UUID, dashed)."""
+    return str(uuid.uuid4())
+
+
 def poll_delay(created_at) -> str:
     """How long a pending fragment waits before asking again: quick at first (most
     previews finish in tens of milliseconds), then gentler on the server."""
@@ -35,17 +63,25 @@ def poll_delay(created_at) -> str:
     return "60ms" if age < 1 else "250ms" if age < 5 else "1s"
 
 
-class Persona(models.Model):
-    """A named, shared visitor preset: a Croct ``context`` plus an identity."""
+class Persona(VisitorDevice):
+    """A named, shared visitor preset: a Croct ``context`` plus an identity.
+
+    ``client_id`` is the persona's X-Client-Id, drawn once at creation: every preview,
+    grid cell and re-run sends it, so Croct keeps the persona in the same experiment
+    variant ("a persistent identifier ... across sessions", croct-fetch-content).
+    """
 
     name = models.CharField(max_length=80, unique=True)
     description = models.CharField(max_length=200, blank=True)
     # The Croct context as it is sent (providers/croct.md: fetch content, ``context``).
     context = models.JSONField(default=dict, blank=True)
+    # PERSONA_IDENTITIES: client_id (anonymous) or user_id (identity_value is the user id).
     identity_mode = models.CharField(
-        max_length=20, choices=IdentityMode.choices, default=IdentityMode.RANDOM
+        max_length=20, choices=IdentityMode.choices, default=IdentityMode.CLIENT_ID
     )
     identity_value = models.CharField(max_length=120, blank=True)
+    # Any UUID form (dashed or 32 hex digits), kept as typed.
+    client_id = models.CharField(max_length=36, default=new_client_id)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -104,7 +140,7 @@ class PreviewGrid(models.Model):
         return poll_delay(self.created_at)
 
 
-class PreviewRequest(models.Model):
+class PreviewRequest(VisitorDevice):
     """One content fetch for one visitor, and what came back."""
 
     account = models.ForeignKey(
@@ -127,6 +163,8 @@ class PreviewRequest(models.Model):
         max_length=20, choices=IdentityMode.choices, default=IdentityMode.RANDOM
     )
     identity_value = models.CharField(max_length=120, blank=True)
+    # The X-Client-Id sent: fixed before the run for a persona, a fixed id or a grid row;
+    # drawn by the run for a new visitor.
     client_id = models.CharField(max_length=36, blank=True, help_text="The X-Client-Id sent.")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
     # Claims so far; capped by services.runs.MAX_ATTEMPTS.
@@ -182,7 +220,7 @@ class PreviewRequest(models.Model):
         return self.locale or "(not sent)"
 
 
-class CqlEvaluation(models.Model):
+class CqlEvaluation(VisitorDevice):
     """One CQL query evaluated with a visitor's context (the playground)."""
 
     account = models.ForeignKey(
@@ -198,6 +236,7 @@ class CqlEvaluation(models.Model):
         max_length=20, choices=IdentityMode.choices, default=IdentityMode.RANDOM
     )
     identity_value = models.CharField(max_length=120, blank=True)
+    client_id = models.CharField(max_length=36, blank=True, help_text="The X-Client-Id sent.")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
     # Claims so far; capped by services.runs.MAX_ATTEMPTS.
     attempts = models.PositiveSmallIntegerField(default=0)

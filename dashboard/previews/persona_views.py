@@ -35,7 +35,9 @@ def persona_list(request: HttpRequest) -> HttpResponse:
 def persona_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     persona = get_object_or_404(Persona, pk=pk) if pk is not None else None
     initial = PersonaForm.initial_for(persona) if persona else {}
-    form = PersonaForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = PersonaForm(
+        request.POST if request.method == "POST" else None, initial=initial, persona=persona
+    )
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.persona_save(
@@ -45,6 +47,9 @@ def persona_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 context=form.context,
                 identity_mode=form.cleaned_data["identity_mode"],
                 identity_value=form.cleaned_data["identity_value"],
+                client_id=form.cleaned_data["client_id"],
+                client_ip=form.cleaned_data["client_ip"],
+                client_agent=form.cleaned_data["client_agent"],
                 actor=request.user,
             )
         except VisitorInputError as exc:

@@ -9,15 +9,20 @@ Croct's (``integrations.croct.payloads``); messages name the offending key by it
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from integrations.croct.client import ContentContext, PayloadError
-from integrations.croct.payloads import validate_client_id, validate_locale, validate_version
+from integrations.croct.payloads import (
+    validate_client_id,
+    validate_client_ip,
+    validate_locale,
+    validate_version,
+)
 
-from .models import IdentityMode
+from .models import MAX_CLIENT_AGENT_LENGTH, IdentityMode
+from .models import new_client_id as new_client_id  # the callers of visitors use it
 
 CAMPAIGN_FIELDS = ("name", "source", "medium", "content", "term")
 PAGE_FIELDS = ("url", "title", "referrer")
@@ -31,8 +36,8 @@ class VisitorInputError(ValueError):
     """Input that cannot become a Croct request; ``errors`` maps field names to messages.
 
     Field names: ``slot_id``, ``version``, ``locale``, ``time_zone``, ``page_url``,
-    ``campaign``, ``attributes``, ``identity_value``, ``preview_token``, ``query``,
-    ``account``, ``name``.
+    ``campaign``, ``attributes``, ``identity_value``, ``client_id``, ``client_ip``,
+    ``client_agent``, ``preview_token``, ``query``, ``account``, ``name``.
     """
 
     def __init__(self, errors: Mapping[str, str]):
@@ -211,12 +216,7 @@ def check_identity(mode: str, value: str) -> str:
     if mode == IdentityMode.RANDOM:
         return ""
     if mode == IdentityMode.CLIENT_ID:
-        try:
-            return validate_client_id(value)
-        except PayloadError as exc:
-            raise VisitorInputError(
-                {"identity_value": f"{exc.reason} (a fixed client id must be a UUID v4)"}
-            ) from None
+        return check_client_id(value, field="identity_value")
     if mode == IdentityMode.USER_ID:
         if not value:
             raise VisitorInputError({"identity_value": "enter the user id to preview as"})
@@ -226,8 +226,39 @@ def check_identity(mode: str, value: str) -> str:
     raise VisitorInputError({"identity_value": f"unknown identity mode {mode!r}"})
 
 
-def new_client_id() -> str:
-    return str(uuid.uuid4())
+def check_client_id(value: str, *, field: str = "client_id") -> str:
+    """Any UUID, dashed or the 32 hex digits Croct's tooling writes, kept as typed."""
+    value = (value or "").strip()
+    if not value:
+        raise VisitorInputError({field: "enter a client id: a UUID, with or without dashes"})
+    try:
+        return validate_client_id(value)
+    except PayloadError as exc:
+        raise VisitorInputError(
+            {field: f"{exc.reason}; a client id is a UUID, with or without dashes"}
+        ) from None
+
+
+def check_device(client_ip: str, client_agent: str) -> tuple[str, str]:
+    """The visitor's IP address (normalised) and user agent, "" when not given.
+
+    Raises VisitorInputError naming ``client_ip`` and/or ``client_agent`` (both at once).
+    """
+    errors: dict[str, str] = {}
+    ip = (client_ip or "").strip()
+    agent = (client_agent or "").strip()
+    if ip:
+        try:
+            ip = validate_client_ip(ip)
+        except PayloadError:
+            errors["client_ip"] = f"{ip[:60]!r} is not an IP address (IPv4 or IPv6)"
+    if agent and (len(agent) > MAX_CLIENT_AGENT_LENGTH or not agent.isprintable()):
+        errors["client_agent"] = (
+            f"a user agent is one printable line of at most {MAX_CLIENT_AGENT_LENGTH} characters"
+        )
+    if errors:
+        raise VisitorInputError(errors)
+    return ip, agent
 
 
 def check_version(value: str) -> str:

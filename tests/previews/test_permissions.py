@@ -79,7 +79,7 @@ def objects(db):
         "query": {"pair": {"a": preview.pk, "b": other.pk}},
         "data": {
             "preview_form": {"account": account.pk, "slot_id": "home-hero"},
-            "persona_form": {"name": "Posted persona", "identity_mode": "random"},
+            "persona_form": {"name": "Posted persona", "identity_mode": "client_id"},
             "grid_form": {
                 "account": account.pk,
                 "slot_id": "home-hero",

@@ -16,7 +16,7 @@ def persona_data(**fields) -> dict:
         "page_url": "https://shop.example/pricing",
         "campaign_source": "newsletter",
         "attributes": "plan=pro\ncompany.size=50",
-        "identity_mode": "random",
+        "identity_mode": "client_id",
         "identity_value": "",
     }
     data.update(fields)

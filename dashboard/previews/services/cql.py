@@ -13,13 +13,14 @@ from dashboard.calls.context import call_context
 from dashboard.core.db import retry_on_locked
 from dashboard.core.queueing import enqueue_on_commit
 from dashboard.previews import visitors
-from dashboard.previews.models import CqlEvaluation, IdentityMode, RunStatus
+from dashboard.previews.models import CqlEvaluation, RunStatus
 from dashboard.previews.visitors import VisitorInputError
 from integrations.croct.payloads import MAX_QUERY_LENGTH, validate_query
 from integrations.errors import PayloadError, ProviderError
 from integrations.provider import Capability
 
 from .checks import Visitor, check_account
+from .previews import identity_for
 from .runs import claim_run, configuration_problem
 
 __all__ = ["MAX_QUERY_LENGTH", "evaluation_create", "evaluation_run"]
@@ -44,6 +45,9 @@ def evaluation_create(
             context=visitor.context,
             identity_mode=visitor.identity_mode,
             identity_value=visitor.identity_value,
+            client_id=visitor.client_id,
+            client_ip=visitor.client_ip,
+            client_agent=visitor.client_agent,
             created_by=actor,
         )
         if enqueue:
@@ -63,17 +67,16 @@ def evaluation_run(*, evaluation_id: int) -> CqlEvaluation:
     with call_context(subject_type="cql_evaluation", subject_id=evaluation.pk):
         try:
             client = provider_client(evaluation.account)
-            client_id = user_token = None
-            if evaluation.identity_mode == IdentityMode.USER_ID:
-                user_token = client.user_token(evaluation.identity_value)
-            else:
-                client_id = evaluation.identity_value or visitors.new_client_id()
+            client_id, user_token = identity_for(evaluation, client)
+            evaluation.client_id = client_id or ""
             started = time.perf_counter()
             answer = client.evaluate(
                 evaluation.query,
                 visitors.to_content_context(evaluation.context),
                 client_id=client_id,
                 user_token=user_token,
+                client_ip=evaluation.client_ip or None,
+                client_agent=evaluation.client_agent or None,
             )
         except ProviderError as exc:
             problem = exc.problem.to_dict()
@@ -88,7 +91,14 @@ def evaluation_run(*, evaluation_id: int) -> CqlEvaluation:
     evaluation.finished_at = timezone.now()
     retry_on_locked(
         lambda: evaluation.save(
-            update_fields=["duration_ms", "result", "problem", "status", "finished_at"]
+            update_fields=[
+                "client_id",
+                "duration_ms",
+                "result",
+                "problem",
+                "status",
+                "finished_at",
+            ]
         )
     )
     return evaluation

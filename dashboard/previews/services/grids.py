@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from django.db import transaction
 
@@ -12,7 +13,7 @@ from dashboard.previews.models import Persona, PreviewGrid, PreviewRequest
 from dashboard.previews.visitors import VisitorInputError
 from integrations.provider import Capability
 
-from .checks import check_account, check_slot_id, visitor_for
+from .checks import Visitor, check_account, check_slot_id, visitor_for
 from .previews import preview_create
 
 MAX_GRID_PERSONAS = 8
@@ -50,15 +51,19 @@ def grid_create(
         errors["locales"] = "give at least one locale (or “default”)"
     elif len(clean_locales) > MAX_GRID_LOCALES:
         errors["locales"] = f"at most {MAX_GRID_LOCALES} locales"
+    # Each checked on its own, so every error shows at once.
     try:
         slot_id = check_slot_id(slot_id)
+    except VisitorInputError as exc:
+        errors.update(exc.errors)
+    try:
         version = visitors.check_version(version)
     except VisitorInputError as exc:
         errors.update(exc.errors)
     visitors_by_persona = {}
     for persona in personas:
         try:
-            visitors_by_persona[persona.pk] = visitor_for(persona=persona)
+            visitors_by_persona[persona.pk] = one_id_per_row(visitor_for(persona=persona))
         except VisitorInputError as exc:
             errors["personas"] = f"{persona.name}: {'; '.join(exc.errors.values())}"
     if errors:
@@ -90,6 +95,14 @@ def grid_create(
         grid.baseline = cells[0]
         grid.save(update_fields=["baseline"])
     return grid
+
+
+def one_id_per_row(visitor: Visitor) -> Visitor:
+    """A row is one visitor across its locales: a new visitor gets one client id drawn
+    for the whole row (a persona already brings its own)."""
+    if visitor.is_new_visitor:
+        return replace(visitor, client_id=visitors.new_client_id())
+    return visitor
 
 
 def grid_set_baseline(*, grid: PreviewGrid, cell: PreviewRequest) -> None:

@@ -79,6 +79,9 @@ def preview_create(
             context=visitor.context,
             identity_mode=visitor.identity_mode,
             identity_value=visitor.identity_value,
+            client_id=visitor.client_id,
+            client_ip=visitor.client_ip,
+            client_agent=visitor.client_agent,
             created_by=actor,
             grid=grid,
             rerun_of=rerun_of,
@@ -94,8 +97,16 @@ def preview_rerun(*, preview: PreviewRequest, actor=None) -> PreviewRequest:
     token = ""
     if preview.preview_token_ciphertext:
         token = decrypt_secrets(preview.preview_token_ciphertext)["preview_token"]
+    # The same visitor again (its client id included), so "what it shows now" differs
+    # only by what changed in Croct; a new visitor is new again.
     visitor = Visitor(
-        preview.persona, dict(preview.context), preview.identity_mode, preview.identity_value
+        preview.persona,
+        dict(preview.context),
+        preview.identity_mode,
+        preview.identity_value,
+        client_id="" if preview.identity_mode == IdentityMode.RANDOM else preview.client_id,
+        client_ip=preview.client_ip,
+        client_agent=preview.client_agent,
     )
     return preview_create(
         account=preview.account,
@@ -111,14 +122,9 @@ def preview_rerun(*, preview: PreviewRequest, actor=None) -> PreviewRequest:
 
 
 def content_request_for(preview: PreviewRequest, client) -> ContentRequest:
-    """The ContentRequest a stored preview stands for (a random client id is drawn now)."""
-    client_id = user_token = None
-    if preview.identity_mode == IdentityMode.USER_ID:
-        user_token = client.user_token(preview.identity_value)
-    elif preview.identity_mode == IdentityMode.CLIENT_ID:
-        client_id = preview.identity_value
-    else:
-        client_id = preview.client_id or visitors.new_client_id()
+    """The ContentRequest a stored preview stands for (a new visitor's client id is
+    drawn now, unless its grid row fixed one)."""
+    client_id, user_token = identity_for(preview, client)
     if preview.locale == visitors.DEFAULT_LOCALE_WORD:
         locale: Any = DEFAULT_LOCALE
     else:
@@ -135,7 +141,19 @@ def content_request_for(preview: PreviewRequest, client) -> ContentRequest:
         context=visitors.to_content_context(preview.context),
         client_id=client_id,
         user_token=user_token,
+        client_ip=preview.client_ip or None,
+        client_agent=preview.client_agent or None,
     )
+
+
+def identity_for(row, client) -> tuple[str | None, str | None]:
+    """(X-Client-Id, X-Token) for a stored preview or evaluation."""
+    if row.identity_mode == IdentityMode.USER_ID:
+        # A persona's user keeps the persona's client id; an ad-hoc user sends none.
+        return row.client_id or None, client.user_token(row.identity_value)
+    if row.identity_mode == IdentityMode.CLIENT_ID:
+        return row.identity_value, None
+    return row.client_id or visitors.new_client_id(), None
 
 
 def _preview_client(preview: PreviewRequest):

@@ -43,7 +43,9 @@ class Command(BaseCommand):
             help="A context attribute (repeatable); dotted keys nest: company.size=50.",
         )
         parser.add_argument("--persona", default="", help="A persona's name.")
-        parser.add_argument("--client-id", default="", help="A fixed client id (UUID v4).")
+        parser.add_argument(
+            "--client-id", default="", help="A fixed client id: a UUID, with or without dashes."
+        )
         parser.add_argument("--json", action="store_true", help="Print JSON.")
 
     def handle(self, *args, **options):
