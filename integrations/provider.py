@@ -161,6 +161,12 @@ class Provider:
         return capability in cls.capabilities
 
     @classmethod
+    def clean_base_url(cls, value: str) -> str:
+        """The account's base URL as :func:`clean_base_url` cleans it; a provider with a
+        rule of its own (Octy: https only) overrides this. Raises ``ValueError``."""
+        return clean_base_url(value)
+
+    @classmethod
     def clean_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Validated settings; raises :class:`SettingsError` naming each bad field."""
         return cls._clean_fields(cls.settings, raw, unknown_label="setting")
@@ -269,7 +275,7 @@ class Provider:
         if not base_url:
             raise SettingsError({"base_url": f"is required for {cls.label}"})
         try:
-            base_url = clean_base_url(base_url)
+            base_url = cls.clean_base_url(base_url)
         except ValueError as exc:
             raise SettingsError({"base_url": str(exc)}) from None
         session = cls.session(

@@ -35,7 +35,7 @@ from dashboard.calls.services import record_exchange
 from dashboard.core.queueing import claim, enqueue_on_commit
 from integrations import netguard
 from integrations.errors import ProviderError
-from integrations.provider import SettingsError, clean_base_url
+from integrations.provider import SettingsError
 from integrations.registry import UnknownProvider, get_provider
 
 # A check is claimed at most this many times (its task's retries and redeliveries
@@ -106,7 +106,7 @@ def account_clean(
         )
     else:
         try:
-            base_url = clean_base_url(base_url)
+            base_url = provider_class.clean_base_url(base_url)
             netguard.check_url(base_url)
         except ValueError as exc:  # UnsafeAddress is one too
             errors["base_url"] = str(exc)

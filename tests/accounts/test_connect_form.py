@@ -399,3 +399,14 @@ def test_moving_with_the_current_key_is_saved_and_audited_as_a_move(admin_client
     assert account.base_url == "https://crm.example.com"
     entry = LogEntry.objects.filter(object_pk=str(account.pk)).latest("timestamp")
     assert "move" in str(entry.additional_data)
+
+
+def test_an_octy_account_needs_https_on_the_form(admin_client, sandbox):
+    """contract: Octy's "All requests must be made over an SSL protocol", shown at the field."""
+    response = admin_client.post(
+        connect_url("octy"),
+        {"name": "Plain", "base_url": "http://api.octy.example", "secret_public_key": "pk_x" * 4,
+         "secret_secret_key": "sk_x" * 4},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "must start with https://" in html.unescape(response.content.decode())
