@@ -134,9 +134,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
-    # After authentication: an admin without a second factor is sent to enrol first.
-    "dashboard.team.middleware.admin_mfa_required",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication (and messages, to say why): an admin without a second
+    # factor is sent to enrol first.
+    "dashboard.team.middleware.admin_mfa_required",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -7,8 +7,11 @@ from django.urls import include, path
 from dashboard.alerts.metrics import metrics_view
 from dashboard.core import views as core_views
 from dashboard.overview import views as overview_views
+from dashboard.team.views import with_sso_form_action
 
-_login = allauth_views.LoginView.as_view(template_name="registration/login.html")
+_login = with_sso_form_action(
+    allauth_views.LoginView.as_view(template_name="registration/login.html")
+)
 # Only the allauth pages the console uses: no self sign-up, no e-mail management, no
 # password reset by mail (an admin re-invites or resets instead).
 _allauth_patterns = [

@@ -143,6 +143,34 @@ def client_for(client):
     return login
 
 
+# --- single sign-on ---------------------------------------------------------------
+@pytest.fixture
+def idp(settings):
+    """A real OIDC provider on loopback (tests/team/oidc_provider.py), configured as the
+    console's "Company SSO"; its groups sy-admins and sy-support map to roles."""
+    from tests.team.oidc_provider import OidcProvider
+
+    provider = OidcProvider().start()
+    settings.OIDC_ROLE_CLAIM = "groups"
+    settings.OIDC_ROLE_MAP = {"sy-admins": "admin", "sy-support": "support"}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [
+                {
+                    "provider_id": "sso",
+                    "name": "Company SSO",
+                    "client_id": provider.client.client_id,
+                    "secret": provider.client.client_secret,
+                    "settings": {"server_url": provider.issuer},
+                }
+            ],
+        }
+    }
+    yield provider
+    provider.stop()
+
+
 # --- Celery ---------------------------------------------------------------------------
 @pytest.fixture
 def celery_worker(transactional_db, settings):

@@ -58,3 +58,35 @@ def reencrypt(ciphertext: str) -> str:
         raise SecretDecryptionError(
             "A stored secret could not be decrypted with any key in FIELD_ENCRYPTION_KEYS"
         ) from None
+
+
+def reencrypt_rows(queryset, rewrite) -> dict:
+    """Re-encrypt each row of ``queryset`` under the newest key, one locked row at a
+    time. ``rewrite(row)`` returns the field values to store (``None``: nothing is
+    encrypted in this row) and raises :class:`SecretDecryptionError` for a row no key
+    opens; such rows are left untouched. Returns ``reencrypted``, ``empty``, ``failed``
+    counts and ``failed_ids``."""
+    from django.db import transaction
+
+    counts = {"reencrypted": 0, "empty": 0, "failed": 0, "failed_ids": []}
+    model = queryset.model
+    for pk in queryset.order_by("pk").values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            # Locked: a concurrent write of the same row waits, and a failure leaves
+            # the rows already done.
+            row = model.objects.select_for_update().filter(pk=pk).first()
+            if row is None:
+                continue
+            try:
+                values = rewrite(row)
+            except SecretDecryptionError:
+                counts["failed"] += 1
+                counts["failed_ids"].append(pk)
+                continue
+            if values is None:
+                counts["empty"] += 1
+                continue
+            # update(): no save() signals, so no audit row carries ciphertext.
+            model.objects.filter(pk=pk).update(**values)
+            counts["reencrypted"] += 1
+    return counts

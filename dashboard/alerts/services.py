@@ -187,3 +187,17 @@ def group_snooze(*, group: ErrorGroup, until: datetime | None, actor=None, by: s
             group=group,
             defaults={"until": until, "created_by": actor if getattr(actor, "pk", None) else None},
         )
+
+
+def destination_secrets_reencrypt() -> dict:
+    """Move every destination's encrypted target and signing secret to the newest key
+    in FIELD_ENCRYPTION_KEYS. Returns the counts of :func:`reencrypt_rows`."""
+    from dashboard.accounts.encryption import reencrypt, reencrypt_rows
+
+    def rewrite(row: Destination) -> dict:
+        values = {"ciphertext": reencrypt(row.ciphertext)}
+        if row.signing_ciphertext:
+            values["signing_ciphertext"] = reencrypt(row.signing_ciphertext)
+        return values
+
+    return reencrypt_rows(Destination.objects.all(), rewrite)

@@ -7,10 +7,16 @@ password stay open. allauth asks every enrolled user for their code at sign-in.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from dashboard.core.roles import ADMIN, role_of
+
+ENROL_FIRST = (
+    "Admins must set up two-factor authentication before using the console: "
+    "add this console to your authenticator app."
+)
 
 # Path prefixes an admin without a second factor may still open.
 _OPEN_PREFIXES = ("/auth/", "/logout/", "/login/", "/static/", "/healthz", "/favicon.ico")
@@ -26,6 +32,8 @@ def admin_mfa_required(get_response):
             and role_of(user) == ADMIN
             and not _has_second_factor(user)
         ):
+            # Said once per redirect, so the enrolment page explains why it is shown.
+            messages.info(request, ENROL_FIRST)
             return redirect(reverse("mfa_activate_totp") + "?next=" + request.path)
         return get_response(request)
 

@@ -197,3 +197,26 @@ def session_end(*, session, actor=None, by: str = "") -> None:
         summary = f"{session.ip} {session.user_agent[:60]}"
         session.end()
         team_record(owner, changes={"session": [summary, "ended"]})
+
+
+def mfa_secrets_reencrypt() -> dict:
+    """Move every TOTP secret and recovery-code seed (allauth's ``Authenticator.data``,
+    encrypted by ``StaffMFAAdapter`` with FIELD_ENCRYPTION_KEYS) to the newest key.
+    Returns the counts of :func:`reencrypt_rows`; security keys hold only public data
+    and are not touched."""
+    from allauth.mfa.models import Authenticator
+
+    from dashboard.accounts.encryption import reencrypt, reencrypt_rows
+
+    def rewrite(row) -> dict:
+        data = dict(row.data)
+        for key in ("secret", "seed"):
+            if data.get(key):
+                data[key] = reencrypt(data[key])
+        # Codes carried over from an older allauth layout, encrypted one by one.
+        if data.get("migrated_codes"):
+            data["migrated_codes"] = [reencrypt(code) for code in data["migrated_codes"]]
+        return {"data": data}
+
+    kinds = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
+    return reencrypt_rows(Authenticator.objects.filter(type__in=kinds), rewrite)

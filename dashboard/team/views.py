@@ -3,6 +3,9 @@ password and sessions."""
 
 from __future__ import annotations
 
+from functools import wraps
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
@@ -27,6 +30,33 @@ def _mail_note() -> str | None:
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
         return str(settings.EMAIL_FILE_PATH)
     return None
+
+
+def _sso_origins() -> list[str]:
+    """The configured OIDC providers' origins (their issuer URLs)."""
+    apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
+    origins = []
+    for app in apps:
+        parts = urlsplit(app.get("settings", {}).get("server_url", ""))
+        if parts.scheme and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return origins
+
+
+def with_sso_form_action(view):
+    """The login page's CSP also allows its SSO button: the button posts to the console,
+    which redirects to the identity provider, and browsers hold that redirect to the
+    page's ``form-action`` (``'self'`` alone blocks it)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        origins = _sso_origins()
+        if origins:
+            response._csp_update = {"form-action": origins}
+        return response
+
+    return wrapped
 
 
 def _staff(pk: int):

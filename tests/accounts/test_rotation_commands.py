@@ -137,7 +137,9 @@ def test_reencrypt_then_dropping_the_old_key_still_decrypts_everything(
     settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
     result = json.loads(run("reencrypt_credentials", "--json"))
 
-    assert result == {"reencrypted": 2, "wiped": 1, "failed": 0, "failed_ids": []}
+    credentials = {key: result[key] for key in ("reencrypted", "wiped", "failed", "failed_ids")}
+    assert credentials == {"reencrypted": 2, "wiped": 1, "failed": 0, "failed_ids": []}
+    assert result["two_factor"]["failed"] == result["alert_destinations"]["failed"] == 0
     settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone
     for credential in Credential.objects.exclude(ciphertext=""):
         assert decrypt_secrets(credential.ciphertext) == plaintexts[credential.pk]

@@ -9,7 +9,7 @@ from tests.conftest import browser_login, screenshot
 EXPECTED_NAV = {
     "marketer": ["Overview", "Preview", "Events", "Errors", "Accounts"],
     "support": ["Overview", "Preview", "Events", "Profiles", "Errors", "Accounts"],
-    "admin": ["Overview", "Preview", "Events", "Profiles", "Errors", "Accounts", "Audit"],
+    "admin": ["Overview", "Preview", "Events", "Profiles", "Errors", "Accounts", "Alerts", "Audit"],
 }
 
 

@@ -20,11 +20,13 @@ def matrix_post_names() -> set[str]:
     from tests.events import test_permissions as events
     from tests.previews import test_permissions as previews
     from tests.profiles import test_permissions as profiles
+    from tests.team import test_permissions as team
 
     names = {row[0] for row in core.POST_MATRIX}
     names |= {row[0] for row in rotation.POST_MATRIX}
     names |= {row[0] for row in calls.POST_MATRIX}
     names |= {row[0] for row in previews.POST_MATRIX}
+    names |= {row[0] for row in team.POST_MATRIX}
     names |= {row[1] for row in events.matrix(1, 1) if row[0] == "post"}
     fake = {key: SimpleNamespace(pk=1) for key in ("octy", "lookup", "sync", "export")}
     names |= {resolve(url).view_name for method, url, _ in profiles._urls(fake) if method == "post"}
@@ -34,6 +36,8 @@ def matrix_post_names() -> set[str]:
 @pytest.fixture
 def world(db, demo_account, admin):
     """One object of every kind, on sandbox accounts, plus others' objects."""
+    from allauth.usersessions.models import UserSession
+
     from dashboard.accounts.models import AccountCheck
     from dashboard.accounts.services import credential_build
     from dashboard.calls.models import ApiCall, ErrorGroup
@@ -43,7 +47,9 @@ def world(db, demo_account, admin):
     from dashboard.previews.models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
     from dashboard.profiles.cache import cache_upsert
     from dashboard.profiles.models import ExportJob, LookupRequest, SyncJob
+    from dashboard.team.services import staff_invite
     from tests.calls.conftest import croct_problem, record
+    from tests.conftest import enrol_totp, make_user
     from tests.events.conftest import ca_event
 
     croct = demo_account("croct")
@@ -92,6 +98,17 @@ def world(db, demo_account, admin):
     export = ExportJob.objects.create(
         account=croct, kind="events", start_ms=0, end_ms=1, status="failed", file_name="x.jsonl"
     )
+
+    # The team URLs act on someone other than the signed-in admin: a POST-everything
+    # loop must not deactivate the admin or reset their own second factor.
+    teammate = make_user("marketer", "world-teammate")
+    enrol_totp(teammate)
+    teammate_session = UserSession.objects.create(
+        user=teammate, ip="127.0.0.1", session_key="w" * 32, user_agent="Teammate browser"
+    )
+    invited = staff_invite(
+        username="world-invitee", email="wi@example.com", role="support", base_url=""
+    )
     return SimpleNamespace(
         croct=croct,
         octy=octy,
@@ -115,6 +132,9 @@ def world(db, demo_account, admin):
         sync=sync,
         export=export,
         profile_id="profile_cached",
+        teammate=teammate,
+        teammate_session=teammate_session,
+        invite_token=invited.link.rstrip("/").rsplit("/", 1)[1],
     )
 
 
@@ -171,7 +191,37 @@ def url_kwargs(name: str, w) -> dict:
         if view == "export_control":
             return {"pk": w.export.pk, "action": "cancel"}
         return {}
+    if app == "team":
+        if view in ("role", "deactivate", "reactivate", "mfa_reset"):
+            return {"pk": w.teammate.pk}
+        if view == "session_end":
+            return {"pk": w.teammate_session.pk}
+        if view == "accept":
+            return {"token": w.invite_token}
+        return {}
     return {}
+
+
+def team_snapshot():
+    """What a team POST can change: who is active, in which role, with which second
+    factors and sessions, and the pending invitations."""
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+    from django.contrib.auth.models import User
+
+    from dashboard.team.models import Invitation
+
+    return (
+        list(User.objects.order_by("id").values_list("id", "is_active", "groups__name")),
+        list(Authenticator.objects.order_by("id").values_list("id", "type")),
+        # The signed-in client's own row appears at its first request (allauth's
+        # middleware records it, with no user agent: the test client sends none); only
+        # the sessions made up front (with a browser's user agent) count.
+        list(
+            UserSession.objects.exclude(user_agent="").order_by("id").values_list("id", flat=True)
+        ),
+        list(Invitation.objects.order_by("id").values_list("id", "accepted_at")),
+    )
 
 
 def url_for(name: str, w) -> str:

@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.security.conftest import matrix_post_names, url_for
+from tests.security.conftest import matrix_post_names, team_snapshot, url_for
 
 POST_NAMES = sorted(matrix_post_names())
 
@@ -25,6 +25,8 @@ def test_the_post_matrices_name_every_kind_of_action():
     for name in ("accounts:toggle", "accounts:rotate", "calls:group_state", "previews:submit"):
         assert name in POST_NAMES
     for name in ("events:replay", "profiles:profile_edit", "profiles:export_control"):
+        assert name in POST_NAMES
+    for name in ("team:invite", "team:deactivate", "team:mfa_reset", "team:session_end"):
         assert name in POST_NAMES
 
 
@@ -66,6 +68,7 @@ def _snapshot():
         LookupRequest.objects.count(),
         list(SyncJob.objects.values_list("id", "status")),
         list(ExportJob.objects.values_list("id", "status")),
+        team_snapshot(),
     )
 
 

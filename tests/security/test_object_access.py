@@ -67,6 +67,12 @@ OBJECT_URLS = [
     ("get", "profiles:export_job", ADMIN),
     ("get", "profiles:export_download", ADMIN),
     ("post", "profiles:export_control", ADMIN),
+    # Someone else on the team (url_kwargs): only admins act on other people.
+    ("post", "team:role", ADMIN),
+    ("post", "team:deactivate", ADMIN),
+    ("post", "team:reactivate", ADMIN),
+    ("post", "team:mfa_reset", ADMIN),
+    ("post", "team:session_end", ADMIN),
 ]
 
 MISSING = 987_654_321
@@ -78,6 +84,7 @@ def _snapshot():
     from dashboard.events.models import Replay
     from dashboard.previews.models import Persona, PreviewGrid, PreviewRequest
     from dashboard.profiles.models import ExportJob, SyncJob
+    from tests.security.conftest import team_snapshot
 
     return (
         list(ConnectedAccount.objects.order_by("id").values_list("id", "is_enabled", "name")),
@@ -90,6 +97,7 @@ def _snapshot():
         list(PreviewGrid.objects.order_by("id").values_list("id", "baseline_id")),
         list(SyncJob.objects.order_by("id").values_list("id", "status")),
         list(ExportJob.objects.order_by("id").values_list("id", "status")),
+        team_snapshot(),
     )
 
 
@@ -99,12 +107,15 @@ def test_every_url_that_takes_an_object_id_is_listed():
     with_ids = set()
     for name in project_url_names():
         app = name.partition(":")[0]
-        if app in {"accounts", "calls", "previews", "events", "profiles"}:
+        if app in {"accounts", "calls", "previews", "events", "profiles", "team"}:
             fake = _kwargs_shape(name)
             if fake:
                 with_ids.add(name)
     listed = {name for _, name, _ in OBJECT_URLS}
-    assert with_ids - {"accounts:connect_provider"} <= listed, sorted(with_ids - listed)
+    # Strings, not ids: a provider key, and the one-time invitation link (its own tests
+    # in tests/team/test_invitations.py and the token case below).
+    unlisted = {"accounts:connect_provider", "team:accept"}
+    assert with_ids - unlisted <= listed, sorted(with_ids - listed)
 
 
 def _kwargs_shape(name: str) -> set[str]:
@@ -177,6 +188,8 @@ def test_strings_in_the_url_that_name_nothing_are_not_found(client_for, admin, w
         ("post", "profiles:export_control", {"pk": world.export.pk, "action": "delete"}),
         ("get", "profiles:profile", {"account_pk": world.octy.pk, "profile_id": "no-such-one"}),
         ("get", "accounts:connect_provider", {"provider": "no-such-provider"}),
+        ("get", "team:accept", {"token": "not-a-token"}),
+        ("post", "team:accept", {"token": world.invite_token[:-3] + "abc"}),
     ]
     wrong = []
     for method, name, kwargs in cases:

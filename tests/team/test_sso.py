@@ -2,41 +2,18 @@
 the console discovers it, redirects to it with PKCE, exchanges the code over HTTP,
 decodes the RS256 id_token (issuer, audience, expiry; allauth skips the signature for a
 token fetched directly from the token endpoint, as OIDC Core 3.1.3.7 allows), reads
-userinfo and maps the group claim to a role."""
+userinfo and maps the group claim to a role. The provider fixture ``idp`` is in
+tests/conftest.py (the browser journey signs in with it too)."""
 
 from __future__ import annotations
 
-import pytest
 import requests
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth.models import User
 from django.urls import reverse
 
 from dashboard.core.roles import role_of
-from tests.team.oidc_provider import OidcProvider, Person
-
-
-@pytest.fixture
-def idp(settings):
-    provider = OidcProvider().start()
-    settings.OIDC_ROLE_CLAIM = "groups"
-    settings.OIDC_ROLE_MAP = {"sy-admins": "admin", "sy-support": "support"}
-    settings.SOCIALACCOUNT_PROVIDERS = {
-        "openid_connect": {
-            "OAUTH_PKCE_ENABLED": True,
-            "APPS": [
-                {
-                    "provider_id": "sso",
-                    "name": "Company SSO",
-                    "client_id": provider.client.client_id,
-                    "secret": provider.client.client_secret,
-                    "settings": {"server_url": provider.issuer},
-                }
-            ],
-        }
-    }
-    yield provider
-    provider.stop()
+from tests.team.oidc_provider import Person
 
 
 def sso_sign_in(client, idp, person: Person):

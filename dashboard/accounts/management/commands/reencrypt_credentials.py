@@ -3,62 +3,79 @@
     manage.py reencrypt_credentials [--json]
 
 Run after prepending a new encryption key; afterwards the old key can be removed from
-the list. Reports counts (reencrypted, already wiped, failed). Exit status 0 when every
-stored secret is now under the newest key, 1 when some could not be decrypted with any
-configured key (they are left untouched and listed by credential id).
+the list. Covers provider credentials, two-factor secrets (TOTP secrets and
+recovery-code seeds) and alert destinations (targets and webhook signing secrets).
+Reports counts: for credentials at the top level (reencrypted, already wiped, failed),
+then ``two_factor`` and ``alert_destinations``. Exit status 0 when every stored secret
+is now under the newest key, 1 when some could not be decrypted with any configured
+key (they are left untouched and listed by id).
 """
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from dashboard.accounts.encryption import SecretDecryptionError, reencrypt
+from dashboard.accounts.encryption import reencrypt, reencrypt_rows
 from dashboard.accounts.management.commands._common import emit
 from dashboard.accounts.models import Credential
 
+# The other apps that encrypt with the same keys; the key rotation is one step for all.
+from dashboard.alerts.services import destination_secrets_reencrypt
+from dashboard.team.services import mfa_secrets_reencrypt
+
+
+def _credential_rewrite(row: Credential) -> dict | None:
+    if not row.ciphertext:
+        return None  # revoked: the secret was wiped, nothing left to encrypt
+    return {"ciphertext": reencrypt(row.ciphertext)}
+
+
+def _without_empty(counts: dict) -> dict:
+    return {key: value for key, value in counts.items() if key != "empty"}
+
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored provider secret with the newest encryption key."
+    help = "Re-encrypt every stored secret (credentials, two-factor, alerts) with the newest key."
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", dest="as_json")
 
     def handle(self, *args, as_json, **options):
-        counts = {"reencrypted": 0, "wiped": 0, "failed": 0}
-        failed_ids: list[int] = []
-        for pk in Credential.objects.order_by("pk").values_list("pk", flat=True).iterator():
-            with transaction.atomic():
-                # Row by row, locked: a rotation writing the same row waits, and a
-                # failure leaves the other rows done.
-                row = Credential.objects.select_for_update().filter(pk=pk).first()
-                if row is None:
-                    continue
-                if not row.ciphertext:
-                    counts["wiped"] += 1
-                    continue
-                try:
-                    ciphertext = reencrypt(row.ciphertext)
-                except SecretDecryptionError:
-                    counts["failed"] += 1
-                    failed_ids.append(pk)
-                    continue
-                # update(): the ciphertext is excluded from the audit trail anyway.
-                Credential.objects.filter(pk=pk).update(ciphertext=ciphertext)
-                counts["reencrypted"] += 1
-        result = {**counts, "failed_ids": failed_ids}
+        credentials = reencrypt_rows(Credential.objects.all(), _credential_rewrite)
+        two_factor = _without_empty(mfa_secrets_reencrypt())
+        destinations = _without_empty(destination_secrets_reencrypt())
+        result = {
+            "reencrypted": credentials["reencrypted"],
+            "wiped": credentials["empty"],
+            "failed": credentials["failed"],
+            "failed_ids": credentials["failed_ids"],
+            "two_factor": two_factor,
+            "alert_destinations": destinations,
+        }
         emit(
             self,
             result,
             as_json=as_json,
             text=(
-                f"Re-encrypted {counts['reencrypted']} credential(s); "
-                f"{counts['wiped']} already wiped; {counts['failed']} failed"
+                f"Re-encrypted {credentials['reencrypted']} credential(s); "
+                f"{credentials['empty']} already wiped; {credentials['failed']} failed. "
+                f"Two-factor: {two_factor['reencrypted']} re-encrypted, "
+                f"{two_factor['failed']} failed. Alert destinations: "
+                f"{destinations['reencrypted']} re-encrypted, {destinations['failed']} failed."
             ),
         )
-        if failed_ids:
+        failures = [
+            f"{label} {counts['failed_ids']}"
+            for label, counts in (
+                ("credential ids", credentials),
+                ("two-factor authenticator ids", two_factor),
+                ("alert destination ids", destinations),
+            )
+            if counts["failed_ids"]
+        ]
+        if failures:
             raise CommandError(
-                f"{len(failed_ids)} credential(s) could not be decrypted with any key in "
-                f"FIELD_ENCRYPTION_KEYS (ids {failed_ids}); keep the old key until they are "
-                "fixed or discarded."
+                "Some stored secrets could not be decrypted with any key in "
+                f"FIELD_ENCRYPTION_KEYS ({'; '.join(failures)}); keep the old key until "
+                "they are fixed or discarded."
             )
