@@ -8,14 +8,24 @@ import logging
 import pytest
 from django.urls import reverse
 
+from dashboard.core.logging import ExpectedRefusalFilter
+
 
 @pytest.fixture
-def console_log():
-    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+def console_log(settings):
+    """A handler built as the console handler is (its filters, a formatter that prints
+    tracebacks), on the root logger for the test: other tests may reconfigure logging,
+    so the test does not depend on finding the process's own handler."""
+    config = settings.LOGGING["handlers"]["console"]
+    assert "expected_refusals" in config["filters"], "the console handler drops the stack"
     stream = io.StringIO()
-    previous = handler.setStream(stream)
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ExpectedRefusalFilter())
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
     yield stream
-    handler.setStream(previous)
+    root.removeHandler(handler)
 
 
 def test_a_refused_page_writes_one_line_without_a_traceback(client_for, marketer, console_log):
