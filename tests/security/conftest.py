@@ -174,7 +174,7 @@ def url_kwargs(name: str, w) -> dict:
     if app == "events":
         if view in ("replay_detail", "replay_cancel"):
             return {"pk": w.replay.pk}
-        return {"pk": w.event.pk} if view == "detail" else {}
+        return {"pk": w.event.pk} if view in ("detail", "discard") else {}
     if app == "profiles":
         if view in ("profile", "profile_refresh", "profile_edit"):
             return {"account_pk": w.octy.pk, "profile_id": w.profile_id}

@@ -56,6 +56,7 @@ OBJECT_URLS = [
     ("get", "events:detail", ALL),
     ("get", "events:replay_detail", ALL),
     ("post", "events:replay_cancel", PREVIEW),  # send_events (or the replay's owner)
+    ("post", "events:discard", ALL),  # send_events or replay_customer_events: every role
     ("get", "profiles:lookup", PROFILE),
     ("get", "profiles:profile", PROFILE),
     ("post", "profiles:profile_refresh", PROFILE),
