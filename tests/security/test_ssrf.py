@@ -83,7 +83,7 @@ def test_connecting_an_account_at_a_metadata_address_is_refused_with_a_sentence(
         account_connect(
             provider="octy",
             name="metadata",
-            base_url="http://169.254.169.254",
+            base_url="https://169.254.169.254",
             secrets={f.name: "k" * 24 for f in provider.secrets},
         )
     assert "cloud metadata" in caught.value.errors["base_url"]
