@@ -9,6 +9,9 @@ Reports counts: for credentials at the top level (reencrypted, already wiped, fa
 then ``two_factor`` and ``alert_destinations``. Exit status 0 when every stored secret
 is now under the newest key, 1 when some could not be decrypted with any configured
 key (they are left untouched and listed by id).
+
+It lives in the overview app, the top of the graph, because it reaches every app that
+encrypts with these keys (accounts, team, alerts).
 """
 
 from __future__ import annotations
