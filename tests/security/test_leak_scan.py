@@ -344,7 +344,13 @@ def _previews(client, ids: dict[str, int], seen: list[str]) -> None:
 def _compose(client, account_id: int, payload: dict, seen: list[str]) -> OutboundEvent:
     response = client.post(
         reverse("events:compose"),
-        {"account": account_id, "payload": json.dumps(payload), "action": "send"},
+        # Croct needs the page the event happened on (its only option the others ignore).
+        {
+            "account": account_id,
+            "payload": json.dumps(payload),
+            "action": "send",
+            "url": "https://shop.example/checkout",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     event = OutboundEvent.objects.latest("pk")
