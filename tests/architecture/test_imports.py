@@ -93,8 +93,10 @@ def forbidden(edge: Edge) -> str | None:
         return "integrations imports dashboard"
     # The overview is the very top: it may read alerts too (reencrypt_credentials
     # re-encrypts every app's secrets, alert destinations included).
-    if target in TOP_APPS and source not in (target, "overview") and (
-        edge.path not in OVERVIEW_IMPORTERS
+    if (
+        target in TOP_APPS
+        and source not in (target, "overview")
+        and (edge.path not in OVERVIEW_IMPORTERS)
     ):
         return f"only the URLconf imports {target} (the top of the graph)"
     if source is None or target is None or source == target:
