@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.accounts import rotation, selectors
@@ -105,10 +106,41 @@ def rotation_status(request: HttpRequest, pk: int, credential_pk: int) -> HttpRe
         _status_context(credential.account, credential),
         done=not verifying,
     )
-    if request.htmx and not verifying and credential.state == CredentialState.ACTIVE:
-        # The refresh shows the promoted key in the table.
+    if request.htmx and not verifying and credential.state in _SETTLED:
+        # The verification ended: one sentence says how, and the page reloads so the
+        # credentials table and the panel show the same state (#16 defect 2).
+        level, sentence = verification_sentence(credential)
+        messages.add_message(request, level, sentence)
         response["HX-Refresh"] = "true"
     return response
+
+
+_SETTLED = (CredentialState.ACTIVE, CredentialState.FAILED)
+
+
+def verification_sentence(credential: Credential) -> tuple[int, str]:
+    """The message for a key whose verification has ended, in the words the table uses."""
+    account = credential.account
+    if credential.state == CredentialState.FAILED:
+        problem = credential.problem or {}
+        reason = problem.get("title") or "the provider refused it"
+        return messages.ERROR, (
+            f"Key {credential.fingerprint}: {CredentialState.FAILED.label.lower()} ({reason}). "
+            "The current key is still active: retry the verification or discard the new key."
+        )
+    previous = (
+        account.credentials.filter(state=CredentialState.PREVIOUS)
+        .order_by("-previous_until")
+        .first()
+    )
+    sentence = f"Key {credential.fingerprint} passed verification and is now active."
+    if previous is not None and previous.previous_until:
+        until = timezone.localtime(previous.previous_until).strftime("%Y-%m-%d %H:%M")
+        sentence += (
+            f" The previous key {previous.fingerprint} keeps working until {until}; "
+            "roll back before then if anything breaks."
+        )
+    return messages.SUCCESS, sentence
 
 
 def _back(account_pk: int) -> HttpResponse:

@@ -68,6 +68,10 @@ def test_an_admin_rotates_a_key_sees_it_promoted_and_rolls_back(
         raise AssertionError(
             _what_the_rotation_looks_like(account, page, failed_responses)
         ) from None
+    # One sentence says what happened, in the table's words (#16 defect 2).
+    promoted = page.locator(".messages").inner_text()
+    assert "passed verification and is now active" in promoted, promoted
+    assert f"previous key {old.fingerprint} keeps working until" in promoted, promoted
     active = page.locator("[data-testid=credential][data-state=active]")
     assert "Active" in active.inner_text()
     new = account.credentials.get(state="active")
@@ -105,3 +109,31 @@ def test_an_admin_rotates_a_key_sees_it_promoted_and_rolls_back(
     )
     transient = ("status of 400", "htmx:responseError", "Response Status Error")
     assert [p for p in problems if not any(t in p for t in transient)] == []
+
+
+def test_a_refused_key_says_so_once_in_the_table_and_the_panel(
+    page, admin, demo_account, celery_worker
+):
+    """#16 defect 2: a failed verification used to show "Verification failed" above a
+    table that still said "Pending"; now the page settles on one state and one message."""
+    account = demo_account("croct", name="Croct storefront")
+    browser_login(page, admin.username)
+    page.goto(f"/accounts/{account.pk}/")
+    page.click("[data-testid=rotate-key]")
+    # The sandbox refuses any key carrying its rejection marker (see integrations/sandbox.py).
+    page.fill("#id_secret_api_key", "0000dead-1234-4abc-8def-5ec7e7ca0042")
+    page.get_by_role("button", name="Add key and verify").click()
+    failed_row = "[data-testid=credential][data-state=failed]"
+    try:
+        page.wait_for_selector(failed_row, timeout=60_000)
+    except PlaywrightTimeout:
+        raise AssertionError(_what_the_rotation_looks_like(account, page, [])) from None
+    message = page.locator(".messages").inner_text()
+    assert "verification failed" in message, message
+    assert "The current key is still active" in message, message
+    assert "Verification failed" in page.locator(failed_row).inner_text()
+    panel = page.locator("[data-testid=rotation][data-state=failed]")
+    assert "Verification failed" in panel.inner_text()
+    assert page.locator("[data-testid=credential][data-state=pending]").count() == 0
+    assert page.locator(".messages li, .messages .message").count() <= 1
+    screenshot(page, "rotation-verification-failed")
