@@ -14,6 +14,7 @@ from django.conf import settings as django_settings
 from django.core.validators import MaxValueValidator
 
 from dashboard.accounts.services import AccountInputError
+from integrations.provider import SettingsError
 
 
 class AccountForm(forms.Form):
@@ -140,6 +141,31 @@ class RotationForm(forms.Form):
                     render_value=False, attrs={"autocomplete": "new-password"}
                 ),
             )
+
+    def clean(self):
+        # The provider's shape rules for the key run here too, so a bad key and a bad
+        # overlap are reported in one round (#16 defect 3); the service checks again.
+        cleaned = super().clean()
+        typed = {
+            f.name: cleaned[f"secret_{f.name}"]
+            for f in self.provider_class.secrets
+            if cleaned.get(f"secret_{f.name}")
+        }
+        if len(typed) == len(self.provider_class.secrets):
+            try:
+                self.provider_class.clean_secrets(typed)
+            except SettingsError as exc:
+                for name, message in exc.errors.items():
+                    field = f"secret_{name}"
+                    self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+    @property
+    def secrets_cleared(self) -> bool:
+        """Whether a refused submission had keys typed (never echoed back: say so)."""
+        return self.is_bound and any(
+            self.data.get(f"secret_{f.name}") for f in self.provider_class.secrets
+        )
 
     def secret_fields(self):
         return [self[f"secret_{f.name}"] for f in self.provider_class.secrets]

@@ -121,6 +121,21 @@ def test_the_rotate_form_shows_field_errors_without_echoing_the_secret(croct, ad
     assert croct.credentials.count() == 1
 
 
+def test_the_rotate_form_reports_the_key_and_the_overlap_in_one_round(croct, admin, client_for):
+    """#16 defect 3: both mistakes at once, the overlap kept, the cleared key said."""
+    response = client_for(admin).post(
+        reverse("accounts:rotate", args=[croct.pk]),
+        {"secret_api_key": "not-a-uuid-key", "overlap_hours": "99999"},
+    )
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert set(form.errors) >= {"secret_api_key", "overlap_hours"}, form.errors
+    body = response.content.decode()
+    assert 'value="99999"' in body
+    assert "not-a-uuid-key" not in body
+    assert 'data-testid="secrets-cleared"' in body
+
+
 def test_commanders_act_rotation_asks_for_confirmation_on_the_page(demo_account, admin, client_for):
     account = demo_account("commanders_act")
     client = client_for(admin)
