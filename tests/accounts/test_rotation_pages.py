@@ -145,6 +145,9 @@ def test_commanders_act_rotation_asks_for_confirmation_on_the_page(demo_account,
     )
     page = client.get(response.url).content.decode()
     assert "cannot prove the key works" in page
+    # #16 defect 11: the explanation once, and the table in the panel's words.
+    assert page.count("cannot prove the key works") == 1
+    assert "Waiting for your confirmation" in page
     assert 'data-testid="confirm-promote"' in page
     pending = account.credentials.get(state="pending")
 
