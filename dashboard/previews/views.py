@@ -6,6 +6,7 @@ import zoneinfo
 from functools import cache
 from urllib.parse import urlsplit
 
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -224,22 +225,36 @@ def history(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _diff_refused(request: HttpRequest, found: dict, ids: list) -> HttpResponse:
+    """Back to the grid with what to do, or a page that says it (no bare 404)."""
+    if any(i is not None and i not in found for i in ids):
+        sentence = "One of the previews to compare no longer exists: pick another."
+    else:
+        sentence = "Tick two cells to compare them, or one cell to compare it with the baseline."
+    grid_id = next((p.grid_id for p in found.values() if p.grid_id), None)
+    grid_id = grid_id or parse_id(request.GET.get("grid", ""))
+    if grid_id:
+        messages.warning(request, sentence)
+        return redirect("previews:grid", pk=grid_id)
+    return render(request, "previews/diff.html", {"refused": sentence}, status=400)
+
+
 @require_GET
 @permission_required(perm("view_previews"), raise_exception=True)
 def preview_diff(request: HttpRequest) -> HttpResponse:
     """Two stored previews (grid cells or any two) compared field by field."""
-    # ?a=&b= from links, or two ticked ``pick`` boxes from the grid.
+    # ?a=&b= from links, or ticked ``pick`` boxes from the grid: one pick is compared
+    # with the grid's baseline (#16 defect 7).
     raw = [request.GET.get("a", ""), request.GET.get("b", "")]
     if not all(raw):
         raw = request.GET.getlist("pick")[:2]
+        baseline = request.GET.get("baseline", "")
+        if len(raw) == 1 and baseline and baseline != raw[0]:
+            raw = [baseline, raw[0]]
     ids = [parse_id(value) for value in raw]
-    if len(ids) != 2:
-        raise Http404("Pick two previews to compare.")
-    if not all(ids):
-        raise Http404("Pick two previews to compare.")
-    found = PreviewRequest.objects.select_related("account").in_bulk(ids)
-    if len(found) != len(set(ids)):
-        raise Http404("One of the previews does not exist.")
+    found = PreviewRequest.objects.select_related("account").in_bulk([i for i in ids if i])
+    if len(ids) != 2 or not all(ids) or len(found) != len(set(ids)) or ids[0] == ids[1]:
+        return _diff_refused(request, found, ids)
     left, right = found[ids[0]], found[ids[1]]
     rows = rendering.diff(left.result, right.result)
     return render(

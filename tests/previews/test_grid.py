@@ -112,6 +112,35 @@ def test_two_cells_diff_field_by_field(celery_worker, croct, marketer, client_fo
     assert "4 fields differ" in html  # heading, visible, source, experience
 
 
+def test_one_picked_cell_is_compared_with_the_baseline_and_none_says_what_to_do(
+    celery_worker, croct, marketer, client_for, personas
+):
+    """#16 defect 7: one pick used to end on a 404."""
+    client = client_for(marketer)
+    grid = run_grid(client, croct, personas)
+    poll_until_done(client, reverse("previews:grid_cells", args=[grid.pk]))
+    grid.refresh_from_db()
+    reader = grid.cells.get(persona_name="Reader", locale="en")
+    form = client.get(reverse("previews:grid", args=[grid.pk])).content.decode()
+    assert f'name="baseline" value="{grid.baseline_id}"' in form
+
+    page = client.get(
+        reverse("previews:diff"),
+        {"pick": [reader.pk], "baseline": grid.baseline_id, "grid": grid.pk},
+    )
+    assert page.status_code == 200
+    assert f"#{grid.baseline_id} vs #{reader.pk}" in page.content.decode()
+
+    refused = client.get(
+        reverse("previews:diff"), {"grid": grid.pk, "baseline": grid.baseline_id}, follow=True
+    )
+    assert refused.redirect_chain[-1][0] == reverse("previews:grid", args=[grid.pk])
+    assert "Tick two cells to compare them" in refused.content.decode()
+    alone = client.get(reverse("previews:diff"))
+    assert alone.status_code == 400
+    assert "Tick two cells" in alone.content.decode()
+
+
 def test_grid_input_is_checked_before_anything_is_queued(db, croct, marketer, client_for, personas):
     response = client_for(marketer).post(
         reverse("previews:grids"),
