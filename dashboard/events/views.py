@@ -247,6 +247,8 @@ def compose(request: HttpRequest) -> HttpResponse:
             }
         )
         return _compose_page(request, form, chosen)
+    if request.POST.get("action") == "switch":
+        return _compose_switched(request, accounts)
     form = ComposeForm(request.POST)
     result = None
     if form.is_valid():
@@ -287,6 +289,20 @@ def compose(request: HttpRequest) -> HttpResponse:
         result=result,
         status=200 if result is not None and not isinstance(result, EventRefused) else 422,
     )
+
+
+def _compose_switched(request: HttpRequest, accounts: list) -> HttpResponse:
+    """Another account picked: the page for it, with what was typed kept (#16 defect 10).
+
+    Nothing is validated yet (the user has not asked to); provider options the new
+    account also has keep their values.
+    """
+    chosen = next(
+        (a for a in accounts if a.pk == parse_id(request.POST.get("account", ""))), None
+    ) or (accounts[0] if accounts else None)
+    typed = {key: request.POST.get(key, "") for key in request.POST if key != "action"}
+    form = ComposeForm(initial={**typed, "account": chosen})
+    return _compose_page(request, form, chosen)
 
 
 def _attach_option_errors(form: ComposeForm, refused: EventRefused) -> None:

@@ -38,13 +38,17 @@
         .join(",");
     }
   });
-  // The composer: a template or account change reloads the page with it chosen.
+  // The composer: an account change reloads the form for that account. It is posted
+  // (action=switch) so the typed event type and payload come back with it, not lost.
   document.addEventListener("change", function (event) {
     var select = event.target.closest("[data-reload-on-change]");
     if (select && select.form) {
-      var params = new URLSearchParams();
-      params.set(select.name, select.value);
-      window.location.search = params.toString();
+      var action = document.createElement("input");
+      action.type = "hidden";
+      action.name = "action";
+      action.value = "switch";
+      select.form.appendChild(action);
+      select.form.submit();
     }
   });
 })();
