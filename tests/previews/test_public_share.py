@@ -263,6 +263,11 @@ def test_a_tampered_or_foreign_token_is_not_found(client_for, marketer, preview)
         response = Client().get(reverse("previews:public", args=[value]))
         assert response.status_code == 404, value
         assert "This link is not valid." in response.content.decode()
+    # Hostile paths: a NUL byte, odd encodings, a huge token.
+    for hostile in ("%00" + token, token + "%C3%28", "%FF%FE." + signature, "a" * 20_000):
+        response = Client().get(f"/preview/public/{hostile}/")
+        assert response.status_code == 404, hostile[:40]
+        assert "This link is not valid." in response.content.decode()
     # A validly signed id whose row is gone (the preview was deleted) is not found either.
     missing = reverse("previews:public", args=[sharing.public_token(link.pk + 1000)])
     assert Client().get(missing).status_code == 404
