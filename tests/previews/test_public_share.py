@@ -350,3 +350,18 @@ def test_a_link_of_another_preview_cannot_be_revoked_through_this_one(
     assert response.status_code == 404
     link.refresh_from_db()
     assert not link.is_revoked
+
+
+def test_the_audit_trail_names_who_created_and_revoked_a_link(client_for, marketer, admin, preview):
+    staff = client_for(marketer)
+    _, link, _ = create_link(staff, preview)
+    staff.post(reverse("previews:public_link_revoke", args=[preview.pk, link.pk]))
+
+    page = client_for(admin).get(reverse("audit:list")).content.decode()
+    assert "Created a public preview link" in page
+    assert "Revoked a public preview link" in page
+    filtered = client_for(admin).get(
+        reverse("audit:list"), {"action": "preview_public_link_revoke"}
+    )
+    assert "Revoked a public preview link" in filtered.content.decode()
+    assert "Created a public preview link" not in filtered.content.decode().split("<tbody")[-1]
