@@ -365,3 +365,16 @@ def test_the_audit_trail_names_who_created_and_revoked_a_link(client_for, market
     )
     assert "Revoked a public preview link" in filtered.content.decode()
     assert "Created a public preview link" not in filtered.content.decode().split("<tbody")[-1]
+
+
+def test_a_link_to_a_deleted_preview_is_not_found(client_for, marketer, preview):
+    _, link, path = create_link(client_for(marketer), preview)
+    assert Client().get(path).status_code == 200
+
+    preview.account.delete()  # cascades to the preview, its links and their opens
+
+    assert not PublicShareLink.objects.exists()
+    assert not PublicShareOpen.objects.exists()
+    response = Client().get(path)
+    assert response.status_code == 404
+    assert "This link is not valid." in response.content.decode()
