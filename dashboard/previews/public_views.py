@@ -22,7 +22,7 @@ from dashboard.core.roles import perm
 
 from . import rendering, selectors, services, sharing
 from .forms import PublicLinkForm
-from .models import PreviewRequest, PublicShareLink
+from .models import PreviewRequest, PublicShareLink, RunStatus
 
 PANEL = "previews/_public_links.html"
 
@@ -46,7 +46,7 @@ def public_links_context(
         "public_form": form or PublicLinkForm(),
         "public_sentence": sentence,
         "public_error": error,
-        "can_share_publicly": preview.status == "done" and bool(preview.result),
+        "can_share_publicly": preview.status == RunStatus.DONE and bool(preview.result),
     }
 
 
