@@ -367,6 +367,12 @@ CELERY_BEAT_SCHEDULE["revoke-expired-credentials"] = {
 # --- Previews (#5) ----------------------------------------------------------------
 # A share link to a stored preview opens for this long (staff still log in to use it).
 PREVIEW_SHARE_MAX_AGE = env.int("PREVIEW_SHARE_MAX_AGE", default=7 * 24 * 3600)
+# Public share links (#20) open without a login: staff pick 1, 7 or 30 days, never
+# more than this many.
+PREVIEW_PUBLIC_SHARE_MAX_DAYS = env.int("PREVIEW_PUBLIC_SHARE_MAX_DAYS", default=30)
+# Opens of one public link from one address, per minute, before "wait a minute": every
+# open writes a row, so a flood from one address must not write without end.
+PREVIEW_PUBLIC_SHARE_OPENS_PER_MINUTE = env.int("PREVIEW_PUBLIC_SHARE_OPENS_PER_MINUTE", default=30)
 
 # --- Events (#6) ------------------------------------------------------------------
 # Outbox delivery: a dispatcher claims this many due events at a time and holds them

@@ -13,7 +13,7 @@ from dashboard.core.params import parse_id
 
 from . import selectors, visitors
 from .models import PERSONA_IDENTITIES, IdentityMode
-from .services import Visitor, VisitorInputError, visitor_for
+from .services import Visitor, VisitorInputError, expiry_day_choices, visitor_for
 from .services.checks import check_preview_token, check_slot_id
 from .services.personas import persona_check
 
@@ -330,3 +330,24 @@ class CqlForm(VisitorFields):
         except VisitorInputError as exc:
             add_input_errors(self, exc)
         return data
+
+
+class PublicLinkForm(forms.Form):
+    """How long a new public link works (1, 7 or 30 days, within the setting's cap)."""
+
+    days = forms.TypedChoiceField(
+        coerce=int,
+        label="Works for",
+        choices=(),
+        widget=forms.Select(attrs={"id": "public-days", "data-testid": "public-days"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = expiry_day_choices()
+        self.fields["days"].choices = [
+            (days, "1 day" if days == 1 else f"{days} days") for days in choices
+        ]
+        self.fields["days"].initial = 7 if 7 in choices else choices[-1]
+        pick = "Pick how long the link works from the list."
+        self.fields["days"].error_messages.update(invalid_choice=pick, required=pick)

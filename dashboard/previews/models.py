@@ -266,3 +266,79 @@ class CqlEvaluation(VisitorDevice):
     @property
     def is_done(self) -> bool:
         return self.status in FINISHED
+
+
+class PublicShareLink(models.Model):
+    """A link to one stored preview that opens without a login (#20).
+
+    The URL carries this row's id, signed (``sharing.public_token``): nothing secret is
+    stored, and the row decides whether it still opens (``expires_at``, ``revoked_at``).
+    """
+
+    preview = models.ForeignKey(
+        PreviewRequest, on_delete=models.CASCADE, related_name="public_links"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"public link {self.pk} to preview {self.preview_id}"
+
+    def get_additional_data(self) -> dict:
+        # Here, not at the top: the audit module is loaded with the accounts app.
+        from dashboard.accounts.audit import additional_data
+
+        data = additional_data(
+            account_id=self.preview.account_id, account_name=self.preview.account.name
+        )
+        data["preview_id"] = self.preview_id
+        return data
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_live(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+
+MAX_OPEN_AGENT_LENGTH = 255
+
+
+class PublicShareOpen(models.Model):
+    """One time a public link showed its result: when, from where, with what browser."""
+
+    link = models.ForeignKey(PublicShareLink, on_delete=models.CASCADE, related_name="opens")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    client_ip = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=MAX_OPEN_AGENT_LENGTH, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [models.Index(fields=["link", "-opened_at"])]
+
+    def __str__(self) -> str:
+        return f"open of public link {self.link_id} at {self.opened_at:%Y-%m-%d %H:%M:%S}"

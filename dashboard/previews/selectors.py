@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from dashboard.accounts.models import ConnectedAccount
 from integrations.provider import Capability
 from integrations.registry import providers_with
 
-from .models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
+from .models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest, PublicShareLink
 
 HISTORY_PAGE_SIZE = 50
 
@@ -65,3 +65,14 @@ def recent_grids(limit: int = 10) -> list[PreviewGrid]:
 
 def recent_evaluations(limit: int = 10) -> list[CqlEvaluation]:
     return list(CqlEvaluation.objects.select_related("account")[:limit])
+
+
+def public_links(preview: PreviewRequest) -> QuerySet[PublicShareLink]:
+    """The preview's public links, newest first, each with ``open_count`` and
+    ``last_opened_at``."""
+    return (
+        PublicShareLink.objects.filter(preview=preview)
+        .select_related("created_by", "revoked_by")
+        .annotate(open_count=Count("opens"), last_opened_at=Max("opens__opened_at"))
+        .order_by("-created_at", "-id")
+    )

@@ -1,7 +1,10 @@
-"""Signed, expiring links to one stored preview (staff still log in to open them).
+"""Signed links to one stored preview.
 
-The link carries only the preview's id, signed with a timestamp (``TimestampSigner``);
-it never carries the preview token or any context.
+Staff links (the default) carry only the preview's id, signed with a timestamp
+(``TimestampSigner``); staff still log in to open them. Public links (#20) carry only a
+``PublicShareLink`` row's id, signed: the row says until when it opens and whether it
+was revoked, so nothing secret is stored and revoking takes effect at once. Neither
+ever carries the preview token or any context.
 """
 
 from __future__ import annotations
@@ -40,3 +43,27 @@ def preview_id_from(token: str) -> int:
     except signing.BadSignature:
         raise ShareLinkInvalid("This share link is not valid.", expired=False) from None
     return int(value)
+
+
+PUBLIC_SALT = "switchyard.previews.public-share"
+
+
+def _public_signer() -> signing.Signer:
+    # "." rather than ":" between id and signature: chat apps and mail clients that
+    # linkify URLs keep it inside the link.
+    return signing.Signer(salt=PUBLIC_SALT, sep=".")
+
+
+def public_token(link_id: int) -> str:
+    return _public_signer().sign(str(link_id))
+
+
+def public_link_id_from(token: str) -> int | None:
+    """The PublicShareLink id a public token names, or None if we never signed it."""
+    try:
+        value = _public_signer().unsign(token)
+    except signing.BadSignature:
+        return None
+    # Signed by us, so digits; the check keeps a leaked signing key from turning into
+    # a 500 here.
+    return int(value) if value.isdigit() and len(value) < 19 else None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.previews import cql_views, grid_views, persona_views, views
+from dashboard.previews import cql_views, grid_views, persona_views, public_views, views
 
 app_name = "previews"
 urlpatterns = [
@@ -13,6 +13,14 @@ urlpatterns = [
     path("<int:pk>/rerun/", views.preview_rerun, name="rerun"),
     path("<int:pk>/share/", views.preview_share, name="share"),
     path("shared/<str:token>/", views.preview_shared, name="shared"),
+    path("<int:pk>/public-links/", public_views.public_link_create, name="public_link_create"),
+    path(
+        "<int:pk>/public-links/<int:link_pk>/revoke/",
+        public_views.public_link_revoke,
+        name="public_link_revoke",
+    ),
+    # The one preview URL that opens without a login (public_views.public_share).
+    path("public/<str:token>/", public_views.public_share, name="public"),
     path("personas/", persona_views.persona_list, name="personas"),
     path("personas/new/", persona_views.persona_edit, name="persona_new"),
     path("personas/<int:pk>/edit/", persona_views.persona_edit, name="persona_edit"),

@@ -22,6 +22,7 @@ from dashboard.core.roles import perm
 from . import rendering, selectors, services, sharing
 from .forms import PreviewForm, add_input_errors
 from .models import PreviewRequest
+from .public_views import public_links_context
 from .services import VisitorInputError
 
 
@@ -120,6 +121,7 @@ def _detail_context(preview: PreviewRequest, request: HttpRequest) -> dict:
     latest = preview.reruns.order_by("-created_at", "-id").first()
     return {
         **preview_context(preview, request),
+        **public_links_context(preview, request),
         "served": served,
         "served_tree": rendering.content_tree(served.result) if served else None,
         "latest_rerun": latest,

@@ -1,16 +1,27 @@
 """Role x URL for every preview page: marketers and admins use it all, support reads.
 
 Anonymous visitors are sent to log in; POSTs that run, change or share need
-``use_preview`` (support gets 403 and nothing is written).
+``use_preview`` (support gets 403 and nothing is written). Public share links (#20) are
+made and revoked by anyone who reads previews, and their page is the one preview URL
+that is intentionally public: it opens without a login.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.previews import sharing
-from dashboard.previews.models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
+from dashboard.previews.models import (
+    CqlEvaluation,
+    Persona,
+    PreviewGrid,
+    PreviewRequest,
+    PublicShareLink,
+)
 
 READ = {"marketer": 200, "support": 200, "admin": 200}
 USE = {"marketer": 200, "support": 403, "admin": 200}
@@ -46,6 +57,15 @@ POST_MATRIX = [
     ("previews:cql_run", None, "cql_form"),
 ]
 
+# POSTs every role that reads previews may make: (url name, kwargs key, data key).
+READ_POST_MATRIX = [
+    ("previews:public_link_create", "preview", "public_link_form"),
+    ("previews:public_link_revoke", "public_link", None),
+]
+
+# Intentionally public: opens for anyone holding the link, signed in or not.
+PUBLIC_GET = [("previews:public", "public_token")]
+
 
 @pytest.fixture
 def objects(db):
@@ -68,6 +88,9 @@ def objects(db):
     )
     other = PreviewRequest.objects.create(account=account, slot_id="home-hero", status="done")
     evaluation = CqlEvaluation.objects.create(account=account, query="true", status="done")
+    link = PublicShareLink.objects.create(
+        preview=preview, expires_at=timezone.now() + timedelta(days=1)
+    )
     return {
         "kwargs": {
             "preview": {"pk": preview.pk},
@@ -75,6 +98,8 @@ def objects(db):
             "grid": {"pk": grid.pk},
             "evaluation": {"pk": evaluation.pk},
             "token": {"token": sharing.share_token(preview.pk)},
+            "public_link": {"pk": preview.pk, "link_pk": link.pk},
+            "public_token": {"token": sharing.public_token(link.pk)},
         },
         "query": {"pair": {"a": preview.pk, "b": other.pk}},
         "data": {
@@ -88,6 +113,7 @@ def objects(db):
             },
             "baseline": {"cell": preview.pk},
             "cql_form": {"account": account.pk, "query": "true"},
+            "public_link_form": {"days": 7},
         },
     }
 
@@ -151,3 +177,34 @@ def test_support_sees_read_only_pages_without_forms(client_for, support, objects
     detail = client.get(_url("previews:detail", "preview", objects)).content.decode()
     assert 'data-testid="rerun"' not in detail
     assert 'data-testid="share"' not in detail
+
+
+@pytest.mark.parametrize("role", ["marketer", "support", "admin"])
+@pytest.mark.parametrize(("name", "key", "data"), READ_POST_MATRIX)
+def test_every_reader_may_make_and_revoke_public_links(
+    client_for, role_users, objects, role, name, key, data
+):
+    response = client_for(role_users[role]).post(
+        _url(name, key, objects), objects["data"].get(data, {})
+    )
+    assert response.status_code == 302, f"{role} POST {name}"
+
+
+@pytest.mark.parametrize(("name", "key", "data"), READ_POST_MATRIX)
+def test_anonymous_visitors_may_not_make_or_revoke_public_links(client, objects, name, key, data):
+    before = list(PublicShareLink.objects.values_list("id", "revoked_at"))
+    response = client.post(_url(name, key, objects), objects["data"].get(data, {}))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert list(PublicShareLink.objects.values_list("id", "revoked_at")) == before
+
+
+@pytest.mark.parametrize("role", [None, "marketer", "support", "admin"])
+@pytest.mark.parametrize(("name", "key"), PUBLIC_GET)
+def test_the_public_page_opens_for_anyone_signed_in_or_not(
+    client, client_for, role_users, objects, role, name, key
+):
+    user_client = client_for(role_users[role]) if role else client
+    response = user_client.get(_url(name, key, objects))
+    assert response.status_code == 200, role
+    assert 'data-testid="public-share"' in response.content.decode()

@@ -4,6 +4,7 @@ checks, and a helper that builds any project URL from that world."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -25,7 +26,7 @@ def matrix_post_names() -> set[str]:
     names = {row[0] for row in core.POST_MATRIX}
     names |= {row[0] for row in rotation.POST_MATRIX}
     names |= {row[0] for row in calls.POST_MATRIX}
-    names |= {row[0] for row in previews.POST_MATRIX}
+    names |= {row[0] for row in (*previews.POST_MATRIX, *previews.READ_POST_MATRIX)}
     names |= {row[0] for row in team.POST_MATRIX}
     names |= {row[1] for row in events.matrix(1, 1) if row[0] == "post"}
     fake = {key: SimpleNamespace(pk=1) for key in ("octy", "lookup", "sync", "export")}
@@ -44,7 +45,13 @@ def world(db, demo_account, admin):
     from dashboard.events.models import EventStatus, OutboundEvent, Replay
     from dashboard.events.outbox import event_queue
     from dashboard.previews import sharing
-    from dashboard.previews.models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
+    from dashboard.previews.models import (
+        CqlEvaluation,
+        Persona,
+        PreviewGrid,
+        PreviewRequest,
+        PublicShareLink,
+    )
     from dashboard.profiles.cache import cache_upsert
     from dashboard.profiles.models import ExportJob, LookupRequest, SyncJob
     from dashboard.team.services import staff_invite
@@ -83,6 +90,9 @@ def world(db, demo_account, admin):
         account=croct, slot_id="home-hero", status="done", result={}, grid=other_grid
     )
     evaluation = CqlEvaluation.objects.create(account=croct, query="true", status="done")
+    public_link = PublicShareLink.objects.create(
+        preview=preview, expires_at=timezone.now() + timedelta(days=1)
+    )
 
     event = event_queue(account=ca, payload=ca_event(user="caid-x"), dispatch=False)
     OutboundEvent.objects.filter(pk=event.pk).update(status=EventStatus.FAILED)
@@ -126,6 +136,8 @@ def world(db, demo_account, admin):
         other_cell=other_cell,
         evaluation=evaluation,
         token=sharing.share_token(preview.pk),
+        public_link=public_link,
+        public_token=sharing.public_token(public_link.pk),
         event=event,
         replay=replay,
         lookup=lookup,
@@ -170,6 +182,12 @@ def url_kwargs(name: str, w) -> dict:
         }
         if view == "shared":
             return {"token": w.token}
+        if view == "public":
+            return {"token": w.public_token}
+        if view == "public_link_create":
+            return {"pk": w.preview.pk}
+        if view == "public_link_revoke":
+            return {"pk": w.preview.pk, "link_pk": w.public_link.pk}
         return {"pk": by_view[view]} if view in by_view else {}
     if app == "events":
         if view in ("replay_detail", "replay_cancel"):

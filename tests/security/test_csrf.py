@@ -53,11 +53,18 @@ def _snapshot():
     from dashboard.accounts.models import ConnectedAccount, Credential
     from dashboard.calls.models import ErrorGroup
     from dashboard.events.models import Replay
-    from dashboard.previews.models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
+    from dashboard.previews.models import (
+        CqlEvaluation,
+        Persona,
+        PreviewGrid,
+        PreviewRequest,
+        PublicShareLink,
+    )
     from dashboard.profiles.models import ExportJob, LookupRequest, SyncJob
 
     return (
         list(ConnectedAccount.objects.values_list("id", "is_enabled", "name")),
+        list(PublicShareLink.objects.values_list("id", "revoked_at")),
         list(Credential.objects.values_list("id", "state")),
         list(ErrorGroup.objects.values_list("id", "state")),
         Replay.objects.count(),

@@ -108,10 +108,17 @@ def _snapshot():
     from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
     from dashboard.calls.models import ErrorGroup, ErrorGroupNote
     from dashboard.events.models import OutboundEvent, Replay
-    from dashboard.previews.models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
+    from dashboard.previews.models import (
+        CqlEvaluation,
+        Persona,
+        PreviewGrid,
+        PreviewRequest,
+        PublicShareLink,
+    )
     from dashboard.profiles.models import ExportJob, LookupRequest, SyncJob
 
     return (
+        PublicShareLink.objects.count(),
         list(
             ConnectedAccount.objects.order_by("id").values_list(
                 "id", "name", "base_url", "settings", "is_enabled"
@@ -203,6 +210,7 @@ POST_FORMS = [
     ("previews:grids", None, "marketer", []),
     ("previews:grid_baseline", "previews:grid", "marketer", ["cell"]),
     ("previews:cql_run", "previews:cql", "marketer", []),
+    ("previews:public_link_create", "previews:detail", "marketer", []),
     ("events:compose", None, "marketer", ["action"]),
     ("events:replay", None, "admin", ["event", "user", "status", "account", "since"]),
     ("profiles:index", None, "support", []),

@@ -329,6 +329,17 @@ def _previews(client, ids: dict[str, int], seen: list[str]) -> None:
     page = client.get(reverse("previews:detail", args=[preview.pk])).content.decode()
     assert f"…{PREVIEW_TOKEN[-4:]}" in page  # the hint, and (the scan checks) no more
     seen.append(page)
+    # A public share link (#20) to that preview, and what an outsider sees through it.
+    panel = client.post(
+        reverse("previews:public_link_create", args=[preview.pk]),
+        {"days": 1},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    seen.append(panel)
+    public_url = re.search(r'value="http://testserver(/preview/public/[^"]+)"', panel).group(1)
+    outsider = Client().get(public_url)
+    assert outsider.status_code == 200
+    seen.append(outsider.content.decode())
     response = client.post(
         reverse("previews:cql_run"),
         {"account": ids["croct"], "query": "context's plan is 'pro'", "identity_mode": ""},

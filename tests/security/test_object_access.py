@@ -46,6 +46,10 @@ OBJECT_URLS = [
     ("post", "previews:rerun", PREVIEW),
     ("post", "previews:share", PREVIEW),
     ("get", "previews:shared", ALL),
+    # Public links (#20): every reader makes and revokes them; the page is public.
+    ("post", "previews:public_link_create", ALL),
+    ("post", "previews:public_link_revoke", ALL),
+    ("get", "previews:public", ALL),
     ("get", "previews:persona_edit", PREVIEW),
     ("post", "previews:persona_edit", PREVIEW),
     ("post", "previews:persona_delete", PREVIEW),
@@ -83,7 +87,7 @@ def _snapshot():
     from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
     from dashboard.calls.models import ErrorGroup
     from dashboard.events.models import Replay
-    from dashboard.previews.models import Persona, PreviewGrid, PreviewRequest
+    from dashboard.previews.models import Persona, PreviewGrid, PreviewRequest, PublicShareLink
     from dashboard.profiles.models import ExportJob, SyncJob
     from tests.security.conftest import team_snapshot
 
@@ -96,6 +100,7 @@ def _snapshot():
         list(Persona.objects.order_by("id").values_list("id", "name")),
         PreviewRequest.objects.count(),
         list(PreviewGrid.objects.order_by("id").values_list("id", "baseline_id")),
+        list(PublicShareLink.objects.order_by("id").values_list("id", "revoked_at")),
         list(SyncJob.objects.order_by("id").values_list("id", "status")),
         list(ExportJob.objects.order_by("id").values_list("id", "status")),
         team_snapshot(),
@@ -185,6 +190,9 @@ def test_strings_in_the_url_that_name_nothing_are_not_found(client_for, admin, w
     cases = [
         ("get", "previews:shared", {"token": "not-a-token"}),
         ("get", "previews:shared", {"token": world.token[:-3] + "abc"}),
+        ("get", "previews:public", {"token": "not-a-token"}),
+        ("get", "previews:public", {"token": world.public_token[:-3] + "abc"}),
+        ("get", "previews:public", {"token": world.token}),  # a staff link's token
         ("post", "profiles:sync_control", {"pk": world.sync.pk, "action": "explode"}),
         ("post", "profiles:export_control", {"pk": world.export.pk, "action": "delete"}),
         ("get", "profiles:profile", {"account_pk": world.octy.pk, "profile_id": "no-such-one"}),
@@ -223,6 +231,17 @@ def test_ids_of_another_parent_are_not_found(client_for, admin, world):
         response = getattr(client, method)(reverse(name, kwargs=kwargs), {})
         if response.status_code != 404 or _snapshot() != before:
             wrong.append((method, name, kwargs, response.status_code))
+
+    # A public link is revoked through its own preview only.
+    before = _snapshot()
+    response = client.post(
+        reverse(
+            "previews:public_link_revoke",
+            kwargs={"pk": world.other_cell.pk, "link_pk": world.public_link.pk},
+        )
+    )
+    if response.status_code != 404 or _snapshot() != before:
+        wrong.append(("post", "previews:public_link_revoke", "other preview", response.status_code))
 
     # A grid's baseline must be one of its own cells.
     before = _snapshot()

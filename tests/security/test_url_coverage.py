@@ -57,7 +57,8 @@ def _calls() -> set[str]:
 def _previews() -> set[str]:
     from tests.previews import test_permissions as m
 
-    return {row[0] for row in (*m.GET_MATRIX, *m.POST_MATRIX)}
+    rows = (*m.GET_MATRIX, *m.POST_MATRIX, *m.READ_POST_MATRIX, *m.PUBLIC_GET)
+    return {row[0] for row in rows}
 
 
 def _events() -> set[str]:

@@ -6,6 +6,7 @@
 - ``personas`` visitor presets
 - ``cql``      CQL evaluations
 - ``runs``     the work-row pattern: claim, attempt cap, the sweeper
+- ``public_links`` links that open without a login: create, revoke, open
 
 The names callers use are re-exported here (``services.preview_create``).
 Tasks import these modules; these modules never import tasks (they enqueue by
@@ -19,15 +20,24 @@ from .cql import MAX_QUERY_LENGTH, evaluation_create, evaluation_run
 from .grids import grid_create, grid_set_baseline
 from .personas import persona_delete, persona_save
 from .previews import preview_create, preview_rerun, preview_run
+from .public_links import (
+    PublicLinkRefused,
+    expiry_day_choices,
+    public_link_create,
+    public_link_open,
+    public_link_revoke,
+)
 from .runs import MAX_ATTEMPTS, previews_requeue_stale
 
 __all__ = [
     "MAX_ATTEMPTS",
     "MAX_QUERY_LENGTH",
+    "PublicLinkRefused",
     "Visitor",
     "VisitorInputError",
     "evaluation_create",
     "evaluation_run",
+    "expiry_day_choices",
     "grid_create",
     "grid_set_baseline",
     "persona_delete",
@@ -36,5 +46,8 @@ __all__ = [
     "preview_rerun",
     "preview_run",
     "previews_requeue_stale",
+    "public_link_create",
+    "public_link_open",
+    "public_link_revoke",
     "visitor_for",
 ]
