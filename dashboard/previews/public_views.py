@@ -47,6 +47,9 @@ def public_links_context(
         "public_sentence": sentence,
         "public_error": error,
         "can_share_publicly": preview.status == RunStatus.DONE and bool(preview.result),
+        # Publishing outside the company is a preview user's act; readers (support)
+        # see the links and their opens, not the buttons.
+        "can_publish": request.user.has_perm(perm("use_preview")),
     }
 
 
@@ -68,7 +71,7 @@ def _answer(request: HttpRequest, preview: PreviewRequest, **panel) -> HttpRespo
 
 
 @require_POST
-@permission_required(perm("view_previews"), raise_exception=True)
+@permission_required(perm("use_preview"), raise_exception=True)
 def public_link_create(request: HttpRequest, pk: int) -> HttpResponse:
     preview = get_object_or_404(PreviewRequest.objects.select_related("account"), pk=pk)
     form = PublicLinkForm(request.POST)
@@ -91,7 +94,7 @@ def public_link_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required(perm("view_previews"), raise_exception=True)
+@permission_required(perm("use_preview"), raise_exception=True)
 def public_link_revoke(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
     preview = get_object_or_404(PreviewRequest.objects.select_related("account"), pk=pk)
     link = get_object_or_404(PublicShareLink, pk=link_pk, preview=preview)

@@ -47,8 +47,8 @@ OBJECT_URLS = [
     ("post", "previews:share", PREVIEW),
     ("get", "previews:shared", ALL),
     # Public links (#20): every reader makes and revokes them; the page is public.
-    ("post", "previews:public_link_create", ALL),
-    ("post", "previews:public_link_revoke", ALL),
+    ("post", "previews:public_link_create", PREVIEW),
+    ("post", "previews:public_link_revoke", PREVIEW),
     ("get", "previews:public", ALL),
     ("get", "previews:persona_edit", PREVIEW),
     ("post", "previews:persona_edit", PREVIEW),
