@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -32,9 +35,15 @@ def _filter_query(request: HttpRequest) -> str:
 _EMPTY = ("None", "null", "")
 
 
-def visible_changes(entry) -> list[tuple[str, str, str]]:
-    """(field, old, new) worth reading: auditlog also lists, on create, every empty
-    field and reverse relation ("checks: None -> accounts.AccountCheck.None")."""
+_MICROSECONDS = re.compile(r"(\d{2}:\d{2}:\d{2})\.\d+")
+
+
+def visible_changes(entry, users: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(field, old, new) worth reading, in words: auditlog also lists, on create, every
+    empty field and reverse relation ("checks: None -> accounts.AccountCheck.None"),
+    stores people as ids ("created_by: 3") and times to the microsecond (#16 defect 11)."""
+    users = users or {}
+    model = entry.content_type.model_class() if entry.content_type_id else None
     changes = []
     for field, pair in sorted((entry.changes_dict or {}).items()):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
@@ -42,15 +51,45 @@ def visible_changes(entry) -> list[tuple[str, str, str]]:
         old, new = (str(v) for v in pair)
         if old in _EMPTY and (new in _EMPTY or new.endswith(".None")):
             continue
-        changes.append((field, old, new))
+        label, is_person = _field_words(model, field)
+        if is_person:
+            old, new = (users.get(v, v) for v in (old, new))
+        old, new = (_MICROSECONDS.sub(r"\1", v) for v in (old, new))
+        changes.append((label, old, new))
     return changes
 
 
-def _row(entry) -> dict:
+def _field_words(model, field: str) -> tuple[str, bool]:
+    """The field's verbose name, and whether it points at a person."""
+    try:
+        model_field = model._meta.get_field(field) if model else None
+    except FieldDoesNotExist:
+        model_field = None
+    if model_field is None:
+        return field.replace("_", " "), False
+    label = str(getattr(model_field, "verbose_name", field))
+    related = getattr(model_field, "related_model", None)
+    return label, related is not None and related is get_user_model()
+
+
+def _people(entries) -> dict[str, str]:
+    """User id (as auditlog stores it) -> username, for every id a page of entries names."""
+    ids = set()
+    for entry in entries:
+        for pair in (entry.changes_dict or {}).values():
+            if isinstance(pair, list | tuple):
+                ids.update(v for v in map(str, pair) if v.isdigit())
+    if not ids:
+        return {}
+    found = get_user_model().objects.filter(pk__in=[int(i) for i in ids])
+    return {str(u.pk): u.get_username() for u in found}
+
+
+def _row(entry, users: dict[str, str]) -> dict:
     data = entry.additional_data or {}
     return {
         "entry": entry,
-        "changes": visible_changes(entry),
+        "changes": visible_changes(entry, users),
         "action": entry_action(entry),
         "action_key": data.get("action", ""),
         "by": entry_by(entry),
@@ -67,12 +106,13 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         page_size=PAGE_SIZE,
         filters=form.filters(),
     )
+    users = _people(page.entries)
     return render(
         request,
         "accounts/audit_list.html",
         {
             "form": form,
-            "rows": [_row(e) for e in page.entries],
+            "rows": [_row(e, users) for e in page.entries],
             "older": page.older,
             "filter_query": _filter_query(request),
             "filtered": any(request.GET.get(k) for k in FILTER_FIELDS),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -46,6 +48,22 @@ def test_the_page_lists_each_step_with_who_did_it(client_for, admin, history):
     assert "Croct audit" in body
     for secret in (NEW_KEY, REJECTED_KEY, DEMO_SECRETS["api_key"]):
         assert secret not in body
+
+
+def test_changes_read_as_words_people_names_whole_times_and_folded_json(client_for, admin, history):
+    """#16 defect 11: no "created_by: 3", no microseconds, no JSON cut mid-way."""
+    entries = LogEntry.objects.order_by("-id")
+    ids = [e for e in entries if "created_by" in (e.changes_dict or {})]
+    assert ids, "the history creates keys with a creator"
+    body = client_for(admin).get(reverse("audit:list")).content.decode()
+    changes = body.split('data-testid="audit"', 1)[1]
+    assert "created_by:" not in changes
+    assert '<strong>Created by</strong>: <span class="mono">admin-user</span>' in changes
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{3,}", changes)
+    for summary in re.findall(
+        r'<details class="audit-value"><summary class="mono">(.*?)</summary>', changes
+    ):
+        assert len(html.unescape(summary)) <= 40
 
 
 def test_filters_by_actor_account_action_and_dates(client_for, admin, history):

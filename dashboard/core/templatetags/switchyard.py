@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -27,3 +31,17 @@ def pretty_json(value) -> str:
         except ValueError:
             return value
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+@register.filter
+def ago(moment) -> str:
+    """ "just now" under a minute, else "5 minutes ago" (timesince's "0 minutes" read as
+    a bug to people), with the exact time on hover."""
+    if not moment:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        words = "just now"
+    else:
+        words = f"{timesince(moment, depth=1)} ago"
+    exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return format_html('<time datetime="{}" title="{}">{}</time>', moment.isoformat(), exact, words)
