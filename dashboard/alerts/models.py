@@ -242,3 +242,33 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.state})"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    RETRYING = "retrying", "Failed, retrying"
+    GIVEN_UP = "given_up", "Failed, given up"
+    # The worker died (SIGKILL, OOM, a lost host) between claiming the try and
+    # recording it: the destination may or may not have received it.
+    INTERRUPTED = "interrupted", "Interrupted, sending again"
+
+
+class DeliveryAttempt(models.Model):
+    """One try of a delivery, for its history: what the destination answered and
+    what happens next. ``Delivery`` keeps the current state; this keeps every step."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+    number = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=12, choices=AttemptOutcome.choices)
+    answer = models.CharField(max_length=500, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="delivery_try_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"try {self.number} of delivery {self.delivery_id} ({self.outcome})"

@@ -99,7 +99,9 @@ def test_add_refuses_a_flag_of_another_kind_and_bad_input():
             "--destination",
             "http://metadata.google.internal/x",
         )
-    with pytest.raises(CommandError, match="resolves to 169.254"):
+    with pytest.raises(
+        CommandError, match="169.254.169.254 points at 169.254.169.254, a cloud metadata address"
+    ):
         run(
             "alert_rule",
             "add",

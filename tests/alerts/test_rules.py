@@ -64,3 +64,42 @@ def test_the_signature_is_hmac_sha256_over_timestamp_dot_body():
     header = transport.sign(b'{"a":1}', "whsec_x", timestamp=1700000000)
     expected = hmac.new(b"whsec_x", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={expected}"
+
+
+@pytest.fixture
+def production_allow_list(settings):
+    """netguard as production configures it: no internal network allowed."""
+    from integrations import netguard
+
+    netguard.configure([])
+    yield
+    netguard.configure(settings.PROVIDER_ALLOWED_NETWORKS)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://127.0.0.1:6379/",
+        "http://localhost:8000/admin",
+        "https://10.0.0.5/hook",
+        "http://[::1]/x",
+        "json://192.168.1.20/x",
+    ],
+)
+def test_internal_destinations_are_refused_like_provider_base_urls(production_allow_list, raw):
+    with pytest.raises(transport.DestinationInvalid, match="does not call internal addresses"):
+        transport.classify(raw)
+
+
+def test_the_consoles_own_broker_is_refused_even_where_loopback_is_allowed(settings):
+    # Development allows loopback (the sandboxes and a local receiver answer there),
+    # but the console's own Redis is never a destination.
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    with pytest.raises(transport.DestinationInvalid, match="console's own services"):
+        transport.classify("http://127.0.0.1:6379/")
+    assert transport.classify("http://127.0.0.1:8123/hook").kind == "webhook"
+
+
+def test_a_bad_port_is_refused_in_words():
+    with pytest.raises(transport.DestinationInvalid, match="port"):
+        transport.classify("http://example.com:99999/x")
