@@ -103,3 +103,12 @@ def test_the_consoles_own_broker_is_refused_even_where_loopback_is_allowed(setti
 def test_a_bad_port_is_refused_in_words():
     with pytest.raises(transport.DestinationInvalid, match="port"):
         transport.classify("http://example.com:99999/x")
+
+
+def test_a_destination_label_loses_the_controls_that_disguise_it(db):
+    from dashboard.alerts import services
+
+    created = services.destination_create(
+        target="ops@example.com", label="  pay\u202eroll\u202c\u2066 \ufeffteam  "
+    )
+    assert created.destination.label == "payroll team"
