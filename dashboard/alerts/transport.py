@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Switchyard-Signature"
 DELIVERY_HEADER = "X-Switchyard-Delivery"
+MAX_TARGET_LENGTH = 2000
 # apprise schemes that post to any host the URL names (the others name a service whose
 # "host" part is a token, not an address).
 GENERIC_APPRISE_SCHEMES = {"json", "jsons", "xml", "xmls", "form", "forms", "http", "https"}
@@ -73,6 +74,13 @@ def classify(raw: str) -> Target:
     value = (raw or "").strip()
     if not value:
         raise DestinationInvalid("give an email address or a URL")
+    # The form limits this too; commands and scripts reach here directly.
+    if len(value) > MAX_TARGET_LENGTH:
+        raise DestinationInvalid(f"an address or URL has at most {MAX_TARGET_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise DestinationInvalid(
+            "the address or URL contains a control character (a NUL byte, a line break…)"
+        )
     if "://" not in value:
         address = value.removeprefix("mailto:")
         try:
@@ -80,6 +88,14 @@ def classify(raw: str) -> Target:
         except ValidationError:
             raise DestinationInvalid(f"{address!r} is neither an email address nor a URL") from None
         return Target("email", "Email", address)
+    if any(c.isspace() for c in value):
+        raise DestinationInvalid("a URL has no spaces in it")
+    try:
+        urlsplit(value).port  # noqa: B018  (parsing is the check: "[::1", ":99999")
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            raise DestinationInvalid("the URL's port is not a number from 1 to 65535") from None
+        raise DestinationInvalid(f"not a URL that can be called ({exc})") from None
     scheme = value.split("://", 1)[0].lower()
     plugin = _apprise_plugin(value)
     if plugin is not None:

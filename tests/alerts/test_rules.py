@@ -50,6 +50,13 @@ def test_destinations_are_recognised(raw, kind, service):
         "http://[fe80::1]/x",
         "http://metadata.google.internal/computeMetadata/v1/",
         "json://169.254.169.254/x",
+        # What scripts can pass to alert_rule add without the form's checks.
+        "http://exa\x00mple.com/x",
+        "ops\x00@example.com",
+        "https://example.com/" + "x" * 100_000,
+        "http://example.com/a\r\nX-Injected: 1",
+        "http://[::1",
+        "http://exa mple.com/",
     ],
 )
 def test_unusable_or_dangerous_destinations_are_refused(raw):
