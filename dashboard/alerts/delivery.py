@@ -143,13 +143,17 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
         delivery.save(
             update_fields=["state", "sent_at", "last_answer", "next_attempt_at", "updated_at"]
         )
-        DeliveryAttempt.objects.create(
+        # update_or_create: a try that outlived its lease may find its number already
+        # marked interrupted by the worker that took over; its real outcome wins.
+        DeliveryAttempt.objects.update_or_create(
             delivery=delivery,
             number=delivery.attempts,
-            outcome=result,
-            answer=delivery.last_answer,
-            retry_at=retry_at,
-            finished_at=now,
+            defaults={
+                "outcome": result,
+                "answer": delivery.last_answer,
+                "retry_at": retry_at,
+                "finished_at": now,
+            },
         )
         if retry_at is not None:
             # Sent once the new state is stored: the retry finds it due, not in flight.

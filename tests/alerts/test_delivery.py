@@ -160,3 +160,33 @@ def test_a_try_whose_worker_died_is_recorded_as_interrupted(receiver, webhook):
     ]
     # The repeat is recognisable: the id a receiver dedups on is in the signed body.
     assert receiver.payloads[0]["delivery_id"] == delivery.pk
+
+
+def test_a_try_that_outlived_its_lease_keeps_its_real_outcome(receiver, webhook, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboard.alerts import delivery as module
+
+    delivery = _new_group_alert(webhook)
+    real_send = module.transport.send
+    inner = {}
+
+    def send_past_the_lease(*args, **kwargs):
+        if "second" not in inner:
+            inner["second"] = None
+            # The lease ran out while this try was on the wire: another worker takes over
+            # (and marks this try interrupted, since nothing recorded it yet).
+            Delivery.objects.filter(pk=delivery.pk).update(
+                next_attempt_at=timezone.now() - timedelta(seconds=1)
+            )
+            inner["second"] = delivery_attempt(delivery_id=delivery.pk)
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(module.transport, "send", send_past_the_lease)
+    first = delivery_attempt(delivery_id=delivery.pk)
+    assert inner["second"].state == DeliveryState.SENT
+    assert first.state == DeliveryState.SENT
+    assert list(first.tries.values_list("number", "outcome")) == [(1, "sent"), (2, "sent")]
+    assert len(receiver.received) == 2
