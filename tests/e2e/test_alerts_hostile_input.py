@@ -180,6 +180,12 @@ def test_an_admin_gets_a_sentence_for_every_hostile_field(page, admin, console_r
         assert response.status in (200, 404), response.status
         assert not RAW_ERROR.search(page.content())
     screenshot(page, "alerts-hostile-done")
+    # The changes that went through are on the Audit page in words.
+    page.goto("/audit/")
+    trail = page.locator("[data-testid=audit]").inner_text()
+    assert "Added alert destination" in trail
+    assert f"Added alert rule\t\tAlert rule {rule.pk}: A new error group appears" in trail
+    screenshot(page, "alerts-audit-trail")
     assert not [p for p in problems if "500" in p]
 
 
