@@ -87,9 +87,13 @@ def _people(entries) -> dict[str, str]:
 
 def _row(entry, users: dict[str, str]) -> dict:
     data = entry.additional_data or {}
+    # An app that labels its entries with a one-line summary (alerts) says what the
+    # object is in words; the field dump would only repeat it in column names.
+    summary = data.get("summary", "")
     return {
         "entry": entry,
-        "changes": visible_changes(entry, users),
+        "summary": summary,
+        "changes": [] if summary else visible_changes(entry, users),
         "action": entry_action(entry),
         "action_key": data.get("action", ""),
         "by": entry_by(entry),
@@ -166,7 +170,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
                         (entry.additional_data or {}).get("account", ""),
                         entry.content_type.model,
                         entry.object_pk,
-                        entry.object_repr,
+                        (entry.additional_data or {}).get("summary") or entry.object_repr,
                         json.dumps(
                             {f: [old, new] for f, old, new in visible_changes(entry)},
                             sort_keys=True,

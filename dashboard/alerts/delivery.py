@@ -13,12 +13,19 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.alerts import transport
-from dashboard.alerts.models import Alert, Delivery, DeliveryState
+from dashboard.alerts.models import (
+    Alert,
+    AttemptOutcome,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+)
 from dashboard.alerts.services import destination_signing_secret, destination_target
 from dashboard.core.queueing import enqueue_on_commit, resend_batch, send_now, waiting_since
 
@@ -76,6 +83,31 @@ def _claim(delivery_id: int) -> bool:
     )
 
 
+INTERRUPTED_ANSWER = (
+    "no outcome recorded: the worker stopped during this try, so the destination may "
+    "have received it; the next try carries the same X-Switchyard-Delivery id"
+)
+
+
+def _record_interrupted(delivery: Delivery) -> None:
+    """Tries claimed by a worker that died before recording them (the claim counted
+    them; no row says how they ended) go into the history as interrupted."""
+    recorded = set(delivery.tries.values_list("number", flat=True))
+    DeliveryAttempt.objects.bulk_create(
+        [
+            DeliveryAttempt(
+                delivery=delivery,
+                number=number,
+                outcome=AttemptOutcome.INTERRUPTED,
+                answer=INTERRUPTED_ANSWER,
+            )
+            for number in range(1, delivery.attempts)
+            if number not in recorded
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """One try at delivery ``delivery_id``; None when it was not ours to try."""
     from dashboard.alerts.tasks import deliver_alert
@@ -85,6 +117,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     delivery = Delivery.objects.select_related("alert__rule", "alert__account", "destination").get(
         pk=delivery_id
     )
+    _record_interrupted(delivery)
     destination = delivery.destination
     outcome = transport.send(
         destination_target(destination),
@@ -94,20 +127,37 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     )
     now = timezone.now()
     delivery.last_answer = outcome.answer[:500]
+    retry_at = None
     if outcome.ok:
         delivery.state, delivery.sent_at = DeliveryState.SENT, now
+        result = AttemptOutcome.SENT
     elif not outcome.retryable or delivery.attempts >= settings.ALERTS_MAX_ATTEMPTS:
         delivery.state = DeliveryState.GIVEN_UP
+        result = AttemptOutcome.GIVEN_UP
     else:
         delay = backoff_seconds(delivery.attempts)
-        delivery.state, delivery.next_attempt_at = (
-            DeliveryState.FAILED,
-            now + timedelta(seconds=delay),
+        retry_at = now + timedelta(seconds=delay)
+        delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, retry_at
+        result = AttemptOutcome.RETRYING
+    with transaction.atomic():
+        delivery.save(
+            update_fields=["state", "sent_at", "last_answer", "next_attempt_at", "updated_at"]
         )
-        enqueue_on_commit(deliver_alert, delivery.pk, countdown=delay)
-    delivery.save(
-        update_fields=["state", "sent_at", "last_answer", "next_attempt_at", "updated_at"]
-    )
+        # update_or_create: a try that outlived its lease may find its number already
+        # marked interrupted by the worker that took over; its real outcome wins.
+        DeliveryAttempt.objects.update_or_create(
+            delivery=delivery,
+            number=delivery.attempts,
+            defaults={
+                "outcome": result,
+                "answer": delivery.last_answer,
+                "retry_at": retry_at,
+                "finished_at": now,
+            },
+        )
+        if retry_at is not None:
+            # Sent once the new state is stored: the retry finds it due, not in flight.
+            enqueue_on_commit(deliver_alert, delivery.pk, countdown=delay)
     logger.info("alert_delivery", extra={"delivery": delivery.pk, "state": delivery.state})
     return delivery
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,23 +38,59 @@ def _snoozed_groups(now: datetime) -> set[int]:
     return set(GroupSnooze.objects.filter(until__gt=now).values_list("group_id", flat=True))
 
 
-def _insert(rule: AlertRule, firing: Firing, window: datetime, now: datetime) -> Alert | None:
-    """The new alert, or None when another pass already raised it."""
-    try:
-        with transaction.atomic():
-            return Alert.objects.create(
-                rule=rule,
-                subject_key=firing.subject_key,
-                window_start=window,
-                account_id=firing.account_id,
-                provider=firing.provider,
-                group_id=firing.group_id,
-                sentence=firing.sentence[:500],
-                link=firing.link[:300],
-                created_at=now,
+_COLUMNS = (
+    "rule_id",
+    "subject_key",
+    "window_start",
+    "account_id",
+    "provider",
+    "group_id",
+    "sentence",
+    "link",
+    "created_at",
+)
+_CHUNK = 500  # rows per INSERT: well under SQLite's limit of bound parameters
+
+
+def _insert_new(
+    rule: AlertRule, firings: list[Firing], window: datetime, now: datetime
+) -> list[Alert]:
+    """The alerts this pass inserted, in one statement per chunk: a row another pass
+    (or an earlier one) already holds is skipped by the unique constraint
+    (``ON CONFLICT DO NOTHING``) and not returned, so only its inserter delivers it.
+    PostgreSQL and SQLite (3.35+) both take ``ON CONFLICT … RETURNING``."""
+    unique = list({f.subject_key: f for f in firings}.values())
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    stamp = connection.ops.adapt_datetimefield_value
+    ids: list[int] = []
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        # Only quoted names and placeholders are formatted in; every value is a parameter.
+        sql = (
+            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608
+            "ON CONFLICT (rule_id, subject_key, window_start) DO NOTHING RETURNING id"
+        )
+        params = [
+            value
+            for f in chunk
+            for value in (
+                rule.pk,
+                f.subject_key[:120],
+                stamp(window),
+                f.account_id,
+                f.provider[:40],
+                f.group_id,
+                f.sentence[:500],
+                f.link[:300],
+                stamp(now),
             )
-    except IntegrityError:
-        return None
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids += [pk for (pk,) in cursor.fetchall()]
+    return list(Alert.objects.filter(pk__in=ids).order_by("id")) if ids else []
 
 
 def _digest(rule: AlertRule, members: list[Alert], now: datetime) -> Alert:
@@ -81,20 +117,9 @@ def evaluate_rule(rule: AlertRule, *, now: datetime, snoozed_groups: set[int]) -
     firings = [f for f in firings_for(rule, now=now) if f.group_id not in snoozed_groups]
     if not firings:
         return result
-    known = set(
-        Alert.objects.filter(
-            rule=rule, window_start=window, subject_key__in=[f.subject_key for f in firings]
-        ).values_list("subject_key", flat=True)
-    )
     destinations = list(rule.destinations.all())
     with transaction.atomic():
-        created = [
-            alert
-            for firing in firings
-            if firing.subject_key not in known
-            for alert in [_insert(rule, firing, window, now)]
-            if alert is not None
-        ]
+        created = _insert_new(rule, firings, window, now)
         if not created:
             return result
         # A burst (a deploy breaking many things at once) is one message, not fifty.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from dashboard.accounts.selectors import account_list
+from dashboard.alerts import transport
 from dashboard.alerts.rules import KIND_CHOICES, KINDS
 from integrations.errors import KIND_LABELS
 from integrations.registry import provider_choices
@@ -45,6 +46,16 @@ class DestinationForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     label = forms.CharField(max_length=100, required=False)
+
+    def clean_target(self) -> str:
+        # Checked here as well as in the service so a bad label and a bad target are
+        # both reported at once (the service alone would only see a valid form).
+        target = self.cleaned_data["target"]
+        try:
+            transport.classify(target)
+        except transport.DestinationInvalid as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return target
 
 
 class SnoozeForm(forms.Form):

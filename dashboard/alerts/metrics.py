@@ -24,7 +24,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from dashboard.accounts.selectors import credentials_due_for_rotation
 from dashboard.alerts.models import Delivery
-from dashboard.calls.selectors import group_state_counts, recent_call_durations
+from dashboard.calls.selectors import (
+    failed_call_counts,
+    group_state_counts,
+    recent_call_durations,
+)
 from dashboard.events.selectors import event_counts_by_provider, outbox_pending_by_account
 
 logger = logging.getLogger(__name__)
@@ -92,6 +96,15 @@ class ConsoleCollector:
         for row in event_counts_by_provider(since=now - timedelta(days=1)):
             events.add_metric([row["provider"], row["status"]], row["n"])
         yield events
+
+        failures = GaugeMetricFamily(
+            "switchyard_provider_call_failures_last_hour",
+            "Provider calls that failed in the last hour by provider and error kind",
+            labels=["provider", "kind"],
+        )
+        for provider, kind, n in failed_call_counts(since=now - timedelta(hours=1)):
+            failures.add_metric([provider, kind or "unknown"], n)
+        yield failures
 
         alerts = CounterMetricFamily(
             "switchyard_alert_deliveries",

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from dashboard.alerts.rules import KIND_CHOICES
+from dashboard.alerts.rules import KIND_CHOICES, KINDS
 
 
 class AlertRule(models.Model):
@@ -46,9 +46,27 @@ class AlertRule(models.Model):
     def get_additional_data(self) -> dict:
         from dashboard.accounts.audit import additional_data
 
-        return additional_data(
+        data = additional_data(
             account_id=self.account_id, account_name=self.account.name if self.account else ""
         )
+        data["summary"] = self.audit_summary()
+        return data
+
+    def audit_summary(self) -> str:
+        """One line for the Audit page: which rule, what it watches, its state."""
+        kind = KINDS.get(self.kind)
+        parts = [f"Alert rule {self.pk}: {kind.label if kind else self.kind}"]
+        if self.provider:
+            parts.append(f"provider {self.provider}")
+        if self.account_id:
+            parts.append(f"account {self.account.name if self.account else self.account_id}")
+        if self.error_kind:
+            parts.append(f"error kind {self.error_kind}")
+        if self.muted:
+            parts.append("muted")
+        if self.snoozed_until:
+            parts.append(f"snoozed until {self.snoozed_until:%Y-%m-%d %H:%M} UTC")
+        return " · ".join(parts)
 
     @property
     def is_snoozed(self) -> bool:
@@ -95,7 +113,9 @@ class Destination(models.Model):
     def get_additional_data(self) -> dict:
         from dashboard.accounts.audit import additional_data
 
-        return additional_data(account_id=None, account_name="")
+        data = additional_data(account_id=None, account_name="")
+        data["summary"] = f"Alert destination {self.display} ({self.get_kind_display()})"
+        return data
 
     @property
     def display(self) -> str:
@@ -172,7 +192,12 @@ class GroupSnooze(models.Model):
     def get_additional_data(self) -> dict:
         from dashboard.accounts.audit import additional_data
 
-        return additional_data(account_id=None, account_name="")
+        data = additional_data(account_id=None, account_name="")
+        data["summary"] = (
+            f"Alerts about error group {self.group_id}: snooze until "
+            f"{self.until:%Y-%m-%d %H:%M} UTC"
+        )
+        return data
 
 
 class DeliveryState(models.TextChoices):
@@ -217,3 +242,33 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.state})"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    RETRYING = "retrying", "Failed, retrying"
+    GIVEN_UP = "given_up", "Failed, given up"
+    # The worker died (SIGKILL, OOM, a lost host) between claiming the try and
+    # recording it: the destination may or may not have received it.
+    INTERRUPTED = "interrupted", "Interrupted, sending again"
+
+
+class DeliveryAttempt(models.Model):
+    """One try of a delivery, for its history: what the destination answered and
+    what happens next. ``Delivery`` keeps the current state; this keeps every step."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+    number = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=12, choices=AttemptOutcome.choices)
+    answer = models.CharField(max_length=500, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="delivery_try_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"try {self.number} of delivery {self.delivery_id} ({self.outcome})"

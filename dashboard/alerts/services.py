@@ -36,6 +36,17 @@ class NewDestination:
 
 
 # --- destinations -----------------------------------------------------------------------
+# Bidirectional overrides and isolates (and the BOM) make a label read differently
+# from what it holds ("\u202eevil" shows as "live"): a label is shown, never kept so.
+_INVISIBLE_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C, 0xFEFF]
+)
+
+
+def _plain_label(label: str) -> str:
+    return " ".join((label or "").translate(_INVISIBLE_CONTROLS).split())[:100]
+
+
 def destination_create(*, target: str, label: str = "", actor=None, by: str = "") -> NewDestination:
     """Store where alerts go, encrypted. Raises :class:`AlertInputError`."""
     try:
@@ -47,7 +58,7 @@ def destination_create(*, target: str, label: str = "", actor=None, by: str = ""
         destination = Destination.objects.create(
             kind=parsed.kind,
             service=parsed.service,
-            label=(label or "").strip()[:100],
+            label=_plain_label(label),
             ciphertext=encrypt_secrets({"target": parsed.value}),
             last4=transport.last4(parsed.value),
             signing_ciphertext=encrypt_secrets({"secret": signing_secret})

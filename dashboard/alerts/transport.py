@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import re
@@ -24,12 +23,13 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 
+from integrations import netguard
+
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Switchyard-Signature"
-# Cloud metadata endpoints answer on link-local addresses or these names: a webhook
-# pointed there would hand the instance's credentials to whoever reads the alert.
-METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+DELIVERY_HEADER = "X-Switchyard-Delivery"
+MAX_TARGET_LENGTH = 2000
 # apprise schemes that post to any host the URL names (the others name a service whose
 # "host" part is a token, not an address).
 GENERIC_APPRISE_SCHEMES = {"json", "jsons", "xml", "xmls", "form", "forms", "http", "https"}
@@ -74,6 +74,13 @@ def classify(raw: str) -> Target:
     value = (raw or "").strip()
     if not value:
         raise DestinationInvalid("give an email address or a URL")
+    # The form limits this too; commands and scripts reach here directly.
+    if len(value) > MAX_TARGET_LENGTH:
+        raise DestinationInvalid(f"an address or URL has at most {MAX_TARGET_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise DestinationInvalid(
+            "the address or URL contains a control character (a NUL byte, a line break…)"
+        )
     if "://" not in value:
         address = value.removeprefix("mailto:")
         try:
@@ -81,6 +88,14 @@ def classify(raw: str) -> Target:
         except ValidationError:
             raise DestinationInvalid(f"{address!r} is neither an email address nor a URL") from None
         return Target("email", "Email", address)
+    if any(c.isspace() for c in value):
+        raise DestinationInvalid("a URL has no spaces in it")
+    try:
+        urlsplit(value).port  # noqa: B018  (parsing is the check: "[::1", ":99999")
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            raise DestinationInvalid("the URL's port is not a number from 1 to 65535") from None
+        raise DestinationInvalid(f"not a URL that can be called ({exc})") from None
     scheme = value.split("://", 1)[0].lower()
     plugin = _apprise_plugin(value)
     if plugin is not None:
@@ -88,32 +103,67 @@ def classify(raw: str) -> Target:
         return Target("chat", str(plugin.service_name), value)
     if scheme not in ("http", "https"):
         raise DestinationInvalid(f"{scheme}:// is not a service apprise knows, nor http(s)")
-    check_host(urlsplit(value).hostname or "")
+    check_url(value)
     return Target("webhook", "Webhook", value)
 
 
-def check_host(host: str) -> None:
-    """Refuse link-local, multicast, unspecified and cloud-metadata addresses (resolved
-    now, so a name pointing there is refused too). Loopback and private ranges stay
-    allowed: an internal receiver is a normal place for alerts."""
-    host = host.strip("[]").lower()
-    if not host:
-        return
-    if host in METADATA_HOSTS:
-        raise DestinationInvalid(f"{host} is a cloud metadata address")
+def check_url(url: str) -> None:
+    """The SSRF guard provider base URLs get (integrations/netguard.py: metadata,
+    link-local, loopback, private... refused unless PROVIDER_ALLOWED_NETWORKS allows
+    them), plus the console's own database, broker and cache, which an allowed
+    loopback network would otherwise expose. Raises :class:`DestinationInvalid`."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").strip("[]")
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return  # not resolvable now: the send will fail and say so
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if address.is_link_local or address.is_multicast or address.is_unspecified:
-            raise DestinationInvalid(f"{host} resolves to {address}, which alerts may not reach")
+        port = parts.port or (
+            443 if parts.scheme.lower() in ("https", "jsons", "xmls", "forms") else 80
+        )
+    except ValueError:
+        raise DestinationInvalid("the URL's port is not a number from 1 to 65535") from None
+    if not host:
+        raise DestinationInvalid("the URL has no host")
+    try:
+        netguard.check_host(host, port)
+    except netguard.UnsafeAddress as exc:
+        raise DestinationInvalid(str(exc)) from None
+    if _addresses(host) & _console_services().get(port, set()):
+        raise DestinationInvalid(
+            f"{host}:{port} is one of the console's own services (database, broker or "
+            "cache), never an alert destination"
+        )
+
+
+def _addresses(host: str) -> set[str]:
+    try:
+        return {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return set()
+
+
+def _console_services() -> dict[int, set[str]]:
+    """{port: addresses} of the database, the broker and the cache this console uses."""
+    urls = [settings.CELERY_BROKER_URL]
+    for cache in getattr(settings, "CACHES", {}).values():
+        location = cache.get("LOCATION", "")
+        urls += location if isinstance(location, list | tuple) else [location]
+    found: dict[int, set[str]] = {}
+    for url in urls:
+        parts = urlsplit(url if "://" in str(url) else "")
+        try:
+            if parts.hostname and parts.port:
+                found.setdefault(parts.port, set()).update(_addresses(parts.hostname))
+        except ValueError:
+            continue
+    for database in settings.DATABASES.values():
+        if database.get("HOST") and str(database.get("PORT") or "").isdigit():
+            port = int(database["PORT"])
+            found.setdefault(port, set()).update(_addresses(database["HOST"]))
+    return found
 
 
 def _check_apprise_host(url: str) -> None:
     if url.split("://", 1)[0].lower() in GENERIC_APPRISE_SCHEMES:
-        check_host(urlsplit(url).hostname or "")
+        check_url(url)
 
 
 def last4(value: str) -> str:
@@ -196,18 +246,24 @@ def _send_apprise(target: Target, message: Message) -> Outcome:
 
 
 def _send_webhook(target: Target, message: Message, secret: str, delivery_id: int) -> Outcome:
-    check_host(urlsplit(target.value).hostname or "")
-    body = json.dumps(message.payload, sort_keys=True, separators=(",", ":")).encode()
+    check_url(target.value)
+    # The delivery id is in the signed body too: a receiver dedups on a value it verified.
+    payload = {**message.payload, "delivery_id": delivery_id or None}
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Switchyard-Alerts/1",
         SIGNATURE_HEADER: sign(body, secret),
         # The same id on every retry: a receiver can drop a duplicate.
-        "X-Switchyard-Delivery": str(delivery_id),
+        DELIVERY_HEADER: str(delivery_id),
     }
     timeout = (settings.ALERTS_CONNECT_TIMEOUT, settings.ALERTS_SEND_TIMEOUT)
     try:
         with requests.Session() as session:
+            # Checks the address each connection reached (a name re-pointed at an
+            # internal address after the destination was saved is refused).
+            session.mount("http://", netguard.GuardedAdapter())
+            session.mount("https://", netguard.GuardedAdapter())
             response = session.post(
                 target.value, data=body, headers=headers, timeout=timeout, allow_redirects=False
             )

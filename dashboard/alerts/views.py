@@ -230,7 +230,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "section": "alerts",
             "alert": alert,
-            "deliveries": alert.deliveries.select_related("destination"),
+            "deliveries": alert.deliveries.select_related("destination").prefetch_related("tries"),
             "members": alert.members.order_by("id") if alert.is_digest else [],
         },
     )

@@ -166,6 +166,18 @@ def account_call_counts(*, since: datetime) -> dict[int, tuple[int, int]]:
     return {r["account_id"]: (r["total"], r["failed"]) for r in rows}
 
 
+def failed_call_counts(*, since: datetime) -> list[tuple[str, str, int]]:
+    """``(provider, problem_kind, n)`` of the calls that failed since ``since`` (a range
+    of the apicall_outcome_recent index: the window's failures, not the log)."""
+    return list(
+        ApiCall.objects.filter(outcome=Outcome.FAILED, started_at__gte=since)
+        .order_by()
+        .values_list("provider", "problem_kind")
+        .annotate(n=Count("id"))
+        .order_by("provider", "problem_kind")
+    )
+
+
 def recent_call_durations(*, limit: int) -> list[tuple[str, float]]:
     """``(provider, duration_ms)`` of the newest ``limit`` calls."""
     return list(

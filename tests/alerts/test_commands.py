@@ -99,7 +99,9 @@ def test_add_refuses_a_flag_of_another_kind_and_bad_input():
             "--destination",
             "http://metadata.google.internal/x",
         )
-    with pytest.raises(CommandError, match="resolves to 169.254"):
+    with pytest.raises(
+        CommandError, match="169.254.169.254 points at 169.254.169.254, a cloud metadata address"
+    ):
         run(
             "alert_rule",
             "add",
@@ -139,3 +141,23 @@ def test_run_alerts_prints_what_it_sent_and_sends_once(receiver):
     assert "0 new alert" in run("run_alerts")
     assert len(receiver.received) == 1
     assert receiver.received[0].verified
+
+
+@pytest.mark.parametrize(
+    "target", ["http://exa\x00mple.com/x", "https://example.com/" + "x" * 100_000, "http://[::1"]
+)
+def test_a_hostile_destination_is_a_command_error_not_a_crash(target):
+    with pytest.raises(CommandError, match="target: "):
+        run("alert_rule", "add", "--when", "new_group", "--destination", target)
+    with pytest.raises(CommandError, match="account"):
+        run(
+            "alert_rule",
+            "add",
+            "--when",
+            "new_group",
+            "--destination",
+            "a@example.com",
+            "--account",
+            "Shop\x00" + "x" * 100_000,
+        )
+    assert AlertRule.objects.count() == 0

@@ -128,3 +128,65 @@ def test_answers_never_echo_the_destination_url(receiver, db):
     done = delivery_attempt(delivery_id=delivery.pk)
     assert "sekrit" not in done.last_answer
     assert Delivery.objects.filter(last_answer__contains="sekrit").count() == 0
+
+
+def test_each_try_is_in_the_history_with_the_destinations_answer(
+    receiver, webhook, client_for, admin
+):
+    receiver.script = [500, "hang"]
+    delivery = _new_group_alert(webhook)
+    for _ in range(3):
+        delivery_attempt(delivery_id=delivery.pk)
+    tries = list(delivery.tries.values_list("number", "outcome"))
+    assert tries == [(1, "retrying"), (2, "retrying"), (3, "sent")]
+    body = client_for(admin).get(f"/alerts/{delivery.alert_id}/").content.decode()
+    assert body.count('data-testid="delivery-try"') == 3
+    assert "try 1: <strong>Failed, retrying</strong> — HTTP 500: upstream exploded" in body
+    assert "try 2: <strong>Failed, retrying</strong> — no answer within 0.5 s" in body
+    assert "try 3: <strong>Sent</strong>" in body
+
+
+def test_a_try_whose_worker_died_is_recorded_as_interrupted(receiver, webhook):
+    from django.db.models import F
+
+    delivery = _new_group_alert(webhook)
+    # What a SIGKILLed worker leaves behind: a claimed try (counted) with no record.
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
+    done = delivery_attempt(delivery_id=delivery.pk)
+    assert done.state == DeliveryState.SENT
+    assert list(done.tries.values_list("number", "outcome")) == [
+        (1, "interrupted"),
+        (2, "sent"),
+    ]
+    # The repeat is recognisable: the id a receiver dedups on is in the signed body.
+    assert receiver.payloads[0]["delivery_id"] == delivery.pk
+
+
+def test_a_try_that_outlived_its_lease_keeps_its_real_outcome(receiver, webhook, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboard.alerts import delivery as module
+
+    delivery = _new_group_alert(webhook)
+    real_send = module.transport.send
+    inner = {}
+
+    def send_past_the_lease(*args, **kwargs):
+        if "second" not in inner:
+            inner["second"] = None
+            # The lease ran out while this try was on the wire: another worker takes over
+            # (and marks this try interrupted, since nothing recorded it yet).
+            Delivery.objects.filter(pk=delivery.pk).update(
+                next_attempt_at=timezone.now() - timedelta(seconds=1)
+            )
+            inner["second"] = delivery_attempt(delivery_id=delivery.pk)
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(module.transport, "send", send_past_the_lease)
+    first = delivery_attempt(delivery_id=delivery.pk)
+    assert inner["second"].state == DeliveryState.SENT
+    assert first.state == DeliveryState.SENT
+    assert list(first.tries.values_list("number", "outcome")) == [(1, "sent"), (2, "sent")]
+    assert len(receiver.received) == 2

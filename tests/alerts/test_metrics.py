@@ -66,6 +66,9 @@ def test_it_reports_the_console_state(client, token):
     assert 590 < age.value < 700
     groups = {s.labels["state"]: s.value for s in families["switchyard_error_groups"].samples}
     assert groups == {"new": 1.0}
+    [failures] = families["switchyard_provider_call_failures_last_hour"].samples
+    assert failures.labels == {"provider": "croct", "kind": "auth"}
+    assert failures.value == 3
     [keys] = families["switchyard_keys_past_rotation_age"].samples
     assert keys.value == 1
     buckets = {

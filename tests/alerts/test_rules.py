@@ -50,6 +50,13 @@ def test_destinations_are_recognised(raw, kind, service):
         "http://[fe80::1]/x",
         "http://metadata.google.internal/computeMetadata/v1/",
         "json://169.254.169.254/x",
+        # What scripts can pass to alert_rule add without the form's checks.
+        "http://exa\x00mple.com/x",
+        "ops\x00@example.com",
+        "https://example.com/" + "x" * 100_000,
+        "http://example.com/a\r\nX-Injected: 1",
+        "http://[::1",
+        "http://exa mple.com/",
     ],
 )
 def test_unusable_or_dangerous_destinations_are_refused(raw):
@@ -64,3 +71,51 @@ def test_the_signature_is_hmac_sha256_over_timestamp_dot_body():
     header = transport.sign(b'{"a":1}', "whsec_x", timestamp=1700000000)
     expected = hmac.new(b"whsec_x", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={expected}"
+
+
+@pytest.fixture
+def production_allow_list(settings):
+    """netguard as production configures it: no internal network allowed."""
+    from integrations import netguard
+
+    netguard.configure([])
+    yield
+    netguard.configure(settings.PROVIDER_ALLOWED_NETWORKS)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://127.0.0.1:6379/",
+        "http://localhost:8000/admin",
+        "https://10.0.0.5/hook",
+        "http://[::1]/x",
+        "json://192.168.1.20/x",
+    ],
+)
+def test_internal_destinations_are_refused_like_provider_base_urls(production_allow_list, raw):
+    with pytest.raises(transport.DestinationInvalid, match="does not call internal addresses"):
+        transport.classify(raw)
+
+
+def test_the_consoles_own_broker_is_refused_even_where_loopback_is_allowed(settings):
+    # Development allows loopback (the sandboxes and a local receiver answer there),
+    # but the console's own Redis is never a destination.
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    with pytest.raises(transport.DestinationInvalid, match="console's own services"):
+        transport.classify("http://127.0.0.1:6379/")
+    assert transport.classify("http://127.0.0.1:8123/hook").kind == "webhook"
+
+
+def test_a_bad_port_is_refused_in_words():
+    with pytest.raises(transport.DestinationInvalid, match="port"):
+        transport.classify("http://example.com:99999/x")
+
+
+def test_a_destination_label_loses_the_controls_that_disguise_it(db):
+    from dashboard.alerts import services
+
+    created = services.destination_create(
+        target="ops@example.com", label="  pay\u202eroll\u202c\u2066 \ufeffteam  "
+    )
+    assert created.destination.label == "payroll team"

@@ -5,6 +5,7 @@ and arrives once, signed, at the receiver."""
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -86,3 +87,34 @@ def test_an_admin_creates_a_rule_and_a_revoked_key_alerts_once(
     assert "Croct storefront" in page.locator("[data-testid=panel-alerts]").inner_text()
     screenshot(page, "alerts-group-panel")
     assert not problems
+
+
+def test_the_alert_page_lists_each_try_with_the_destinations_answer(
+    page,
+    admin,
+    receiver,  # noqa: F811
+    settings,
+):
+    from dashboard.alerts import services
+    from tests.calls.conftest import croct_problem, make_account, record
+
+    # No backoff wait: the second run_alerts is the retry (the worker's countdown
+    # schedules it in production; tests/faults/test_alert_delivery_chaos.py covers that).
+    settings.ALERTS_RETRY_BASE_SECONDS = 0
+    created = services.destination_create(target=receiver.url, label="ops receiver")
+    receiver.secret = created.signing_secret
+    receiver.script = [500]
+    services.rule_add(kind="new_group", destinations=[created.destination])
+    record(croct_problem(401, "authentication/unknown-api-key"), account=make_account("Shop EU"))
+    call_command("run_alerts", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("run_alerts", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    browser_login(page, admin.username)
+    page.goto("/alerts/")
+    page.locator("[data-testid=alert-row] a").first.click()
+    tries = page.locator("[data-testid=delivery-try]")
+    assert tries.count() == 2
+    assert "Failed, retrying" in tries.nth(0).inner_text()
+    assert "HTTP 500: upstream exploded" in tries.nth(0).inner_text()
+    assert "Sent" in tries.nth(1).inner_text()
+    screenshot(page, "alerts-delivery-tries")
