@@ -10,6 +10,7 @@ from django.utils import timezone
 from dashboard.calls import recorder, services
 from dashboard.calls.models import ApiCall
 from dashboard.calls.recorder import BackgroundCallWriter
+from tests.conftest import flush_call_log
 
 
 @pytest.fixture
@@ -95,6 +96,7 @@ def test_an_exchange_with_nul_in_its_subject_ids_is_recorded_cleaned(db):
     with call_context(correlation_id="c\x00", subject_type="lookup\x00", subject_id="p\x00"):
         call = services.record_exchange(exchange, account_id=None)
 
+    flush_call_log()
     call.refresh_from_db()
     assert (call.correlation_id, call.subject_type, call.subject_id) == (
         "c\ufffd",
