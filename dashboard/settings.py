@@ -326,9 +326,9 @@ CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=30)
 # hourly; a DEFAULT partition takes anything outside them). See dashboard/calls/partitions.py.
 CALL_LOG_PARTITIONS_AHEAD_DAYS = env.int("CALL_LOG_PARTITIONS_AHEAD_DAYS", default=7)
 # "background": call-log rows are inserted in batches by a writer thread per process
-# (see dashboard/calls/recorder.py); "inline": on the caller's path. Tests use inline
-# so their transaction sees the rows; tests/calls/test_recorder.py covers background.
-CALL_LOG_WRITER = env.str("CALL_LOG_WRITER", default="inline" if TESTING else "background")
+# (see dashboard/calls/recorder.py); "inline": on the caller's path. Tests run the
+# background writer too (tests/conftest.py: flush_call_log before reading the log).
+CALL_LOG_WRITER = env.str("CALL_LOG_WRITER", default="background")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.05)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 # Networks a provider base URL may resolve to although they are internal (loopback,

@@ -22,6 +22,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,6 +110,9 @@ class Exchange:
     response_truncated: bool = False
     problem: Problem | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    # This exchange's own id, made before the request goes out: what a caller keeps to
+    # find the recorded call later without waiting for the call log to be written.
+    exchange_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def ok(self) -> bool:

@@ -64,6 +64,60 @@ def _only_loopback_connections(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
+# --- the call log, written as production writes it -----------------------------------
+_OWN_TRANSACTIONS = {"transactional_db", "live_server", "celery_worker"}
+
+
+def _runs_in_test_transaction(request) -> bool:
+    """Whether pytest-django wraps this test in one transaction it rolls back (``db``)."""
+    if _OWN_TRANSACTIONS & set(request.fixturenames):
+        return False
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return True
+    return not (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+
+
+@pytest.fixture(autouse=True)
+def call_log_writer(request, monkeypatch):
+    """Every test records calls through the background writer, the production default
+    (``CALL_LOG_WRITER=background``), fresh for the test; read rows after
+    :func:`flush_call_log`.
+
+    Tests on ``transactional_db`` (and so ``live_server``, ``celery_worker``) get the
+    real writer thread on its own connection. A test inside pytest-django's rolled-back
+    transaction (``db``) cannot: the thread's connection does not see the accounts and
+    events the test created, so on SQLite it waits for the test's write lock and on
+    PostgreSQL its rows point at nothing. Its writer runs the same code (queue, batches,
+    retries, salvage of refused rows) minus the thread: a flush writes the queue on the
+    test's own connection (``on_caller_thread``, see dashboard/calls/recorder.py), and
+    so does the end of each test-client request and Celery task, as in production.
+    """
+    from dashboard.calls import recorder, services
+
+    threaded = not _runs_in_test_transaction(request)
+    if threaded:
+        # Set up before this fixture, so torn down after the writer has stopped.
+        request.getfixturevalue("transactional_db")
+        settings = request.getfixturevalue("settings")
+        # The writer thread's connection must close with it, or the test database
+        # cannot be flushed or dropped.
+        settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    writer = recorder.BackgroundCallWriter(on_caller_thread=not threaded)
+    monkeypatch.setattr(recorder, "writer", writer)
+    monkeypatch.setattr(services, "writer", writer)
+    yield writer
+    writer.stop()
+
+
+def flush_call_log(timeout: float = 30.0) -> None:
+    """Wait until every call row recorded so far is written: call it before reading
+    ApiCall rows that a provider call made outside a finished request or task."""
+    from dashboard.calls import recorder
+
+    assert recorder.writer.flush(timeout=timeout), f"call log not written within {timeout}s"
+
+
 # --- users per role -----------------------------------------------------------------
 def make_user(role: str | None, username: str | None = None):
     from django.contrib.auth.models import Group, User

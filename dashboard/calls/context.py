@@ -1,5 +1,10 @@
 """Who a provider call is made for: the correlation id of one user action and the
-domain row it serves. Set around work in views and tasks; read by the recorder."""
+domain row it serves. Set around work in views and tasks; read by the recorder.
+
+Also which exchanges a block of work made (:func:`exchanges_seen`): the recorder
+notes each exchange id as it is handed over, so a caller can store the id of the
+call that carried its work. The call's row itself is written a moment later by the
+background writer and must not be read back here."""
 
 from __future__ import annotations
 
@@ -18,6 +23,9 @@ class CallContext:
 
 
 _EMPTY = CallContext()
+_seen: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "switchyard_exchanges_seen", default=None
+)
 _current: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
     "switchyard_call_context", default=None
 )
@@ -47,3 +55,20 @@ def call_context(
         yield ctx
     finally:
         _current.reset(token)
+
+
+@contextlib.contextmanager
+def exchanges_seen() -> Iterator[list[str]]:
+    """The ids of the exchanges recorded inside this block, in the order they ended."""
+    seen: list[str] = []
+    token = _seen.set(seen)
+    try:
+        yield seen
+    finally:
+        _seen.reset(token)
+
+
+def note_exchange(exchange_id: str) -> None:
+    seen = _seen.get()
+    if seen is not None:
+        seen.append(exchange_id)

@@ -250,6 +250,10 @@ class ApiCall(models.Model):
     problem_retryable = models.BooleanField(default=False)
     problem = models.JSONField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # The exchange's own id (integrations.http.Exchange), known before the request went
+    # out: how an event attempt finds the call that carried it. The correlation id
+    # below is one user action, which may make several calls.
+    exchange_id = models.CharField(max_length=32, blank=True)
     correlation_id = models.CharField(max_length=64, blank=True)
     subject_type = models.CharField(max_length=40, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
@@ -274,6 +278,7 @@ class ApiCall(models.Model):
             models.Index(fields=["provider", "-started_at", "-id"], name="apicall_provider_recent"),
             models.Index(fields=["operation", "-started_at"], name="apicall_operation_recent"),
             models.Index(fields=["correlation_id"], name="apicall_correlation"),
+            models.Index(fields=["exchange_id"], name="apicall_exchange"),
             models.Index(fields=["subject_type", "subject_id"], name="apicall_subject"),
             models.Index(fields=["credential_fingerprint", "-started_at"], name="apicall_cred"),
             # A group's latest occurrences.

@@ -20,8 +20,13 @@ What this trades, and how it is bounded:
   to its columns (and without its account if that was the problem). Only a row that
   still cannot be written is logged as dropped (counted, never with its content).
 
-``CALL_LOG_WRITER=inline`` writes every row on the caller's path instead (tests use
-it, so a test's own transaction sees its rows).
+``CALL_LOG_WRITER=inline`` writes every row on the caller's path instead.
+
+A writer made with ``on_caller_thread=True`` keeps this path (queue, batches, retries,
+salvage of refused rows) but starts no thread: ``flush`` writes the queue on the
+calling thread's connection, each batch under a savepoint. It exists for a caller
+whose own open transaction holds rows the call rows point at, which a second
+connection cannot see: a test inside pytest-django's transaction (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from django.db import (
     IntegrityError,
     close_old_connections,
     connection,
+    transaction,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,7 +62,9 @@ class BackgroundCallWriter:
         max_queue: int = 10_000,
         linger_seconds: float = 0.05,
         attempts: int = 4,
+        on_caller_thread: bool = False,
     ):
+        self.on_caller_thread = on_caller_thread
         self.max_batch = max_batch
         self.linger_seconds = linger_seconds
         self.max_queue = max_queue
@@ -87,6 +95,9 @@ class BackgroundCallWriter:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every row submitted so far is written; False on timeout."""
+        if self.on_caller_thread:
+            self._write_queued_here()
+            return True
         deadline = time.monotonic() + timeout
         if self._unwritten and self._queue is not None:
             # A full queue is being written without lingering anyway.
@@ -104,6 +115,8 @@ class BackgroundCallWriter:
         """Write what is queued, close this writer's database connection and end its
         thread (a new submit starts another). For shutdown and for tests, whose
         database cannot be dropped while the thread holds a connection to it."""
+        if self.on_caller_thread:
+            return
         thread, work = self._thread, self._queue
         if thread is None or work is None or not thread.is_alive():
             return
@@ -112,6 +125,10 @@ class BackgroundCallWriter:
         thread.join(timeout)
 
     def _ensure_running(self) -> queue.Queue:
+        if self.on_caller_thread:
+            if self._queue is None:
+                self._queue = queue.Queue(maxsize=self.max_queue)
+            return self._queue
         # After a fork (Celery's prefork pool, gunicorn) the child has the parent's
         # objects but not its thread: start a fresh writer there.
         if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
@@ -152,22 +169,60 @@ class BackgroundCallWriter:
                     work.put(_STOP)  # write this batch first, then stop
                     break
                 batch.append(item)
-            try:
-                self._write_with_retries(batch)
-            except Exception:  # the writer must outlive anything one batch does
-                self._dropped += len(batch)
-                logger.exception("call_log_rows_dropped", extra={"count": len(batch)})
-            finally:
-                self._done(len(batch))
+            self._write_batch(batch)
 
-    def _write_with_retries(self, batch: list) -> None:
+    def _write_queued_here(self) -> None:
+        """Write everything queued, in batches, on the calling thread."""
+        work = self._queue
+        while work is not None:
+            batch = []
+            while len(batch) < self.max_batch:
+                try:
+                    item = work.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not _WAKE and item is not _STOP:
+                    batch.append(item)
+            if not batch:
+                return
+            self._write_batch(batch)
+
+    def _write_batch(self, batch: list) -> None:
+        try:
+            self._write_with_retries(batch)
+        except Exception:  # the writer must outlive anything one batch does
+            self._dropped += len(batch)
+            logger.exception("call_log_rows_dropped", extra={"count": len(batch)})
+        finally:
+            self._done(len(batch))
+
+    def _calls_write(self, calls: list) -> None:
         # Here, not at the top: calls.services imports this module's writer (a cycle).
         from dashboard.calls.services import calls_write
 
+        if self.on_caller_thread:
+            # The caller's transaction stays usable when the database refuses a batch:
+            # only this savepoint is rolled back, and the salvage below can go on.
+            with transaction.atomic():
+                calls_write(calls)
+        else:
+            calls_write(calls)
+
+    def _fresh_connection(self) -> None:
+        # The writer thread's own connection may be closed and replaced; the caller's
+        # (inside its transaction) must be left as it is.
+        if not self.on_caller_thread:
+            close_old_connections()
+
+    def _drop_connection(self) -> None:
+        if not self.on_caller_thread:
+            connection.close()
+
+    def _write_with_retries(self, batch: list) -> None:
         for attempt in range(self.attempts):
             try:
-                close_old_connections()
-                calls_write(batch)
+                self._fresh_connection()
+                self._calls_write(batch)
                 return
             except (IntegrityError, DataError):
                 # One row the database refuses (an account its creator's transaction
@@ -177,10 +232,10 @@ class BackgroundCallWriter:
             except DatabaseError:
                 # A broken connection is replaced on the next try; a locked SQLite
                 # file or a restarting server gets a moment.
-                connection.close()
+                self._drop_connection()
                 if attempt == self.attempts - 1:
                     # Still refused: perhaps by one row. Write what can be written.
-                    close_old_connections()
+                    self._fresh_connection()
                     self._write_one_by_one(batch)
                     return
                 time.sleep(0.1 * 2**attempt)
@@ -194,7 +249,6 @@ class BackgroundCallWriter:
     def _write_salvaged(self, call) -> bool:
         """Write one row; if refused, again with its texts cleaned and cut to fit, then
         without its account. False when even that fails."""
-        from dashboard.calls.services import calls_write
         from dashboard.core.text import fit_model_texts
 
         for salvage in (None, fit_model_texts, _without_account):
@@ -202,7 +256,7 @@ class BackgroundCallWriter:
                 salvage(call)
             call.pk = None
             try:
-                calls_write([call])
+                self._calls_write([call])
                 return True
             except DatabaseError:
                 continue

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from dashboard.calls import partitions
-from dashboard.calls.context import current
+from dashboard.calls.context import current, note_exchange
 from dashboard.calls.groups import fold_failures
 from dashboard.calls.models import ApiCall
 from dashboard.calls.recorder import writer
@@ -28,11 +28,13 @@ def record_exchange(
     """Store one exchange (already redacted by ``integrations.http``) as an ApiCall.
 
     With the background writer (the default outside tests) the row is saved shortly
-    after this returns; ``dashboard.calls.recorder.writer.flush()`` waits for it.
+    after this returns; ``dashboard.calls.recorder.writer.flush()`` waits for it. Who
+    needs to point at the row keeps its ``exchange_id`` (see ``calls.context``).
     """
     call = call_from_exchange(
         exchange, account_id=account_id, credential_fingerprint=credential_fingerprint
     )
+    note_exchange(call.exchange_id)
     if settings.CALL_LOG_WRITER == "background":
         writer.submit(call)  # saved a moment later, in a batch (see recorder.py)
     else:
@@ -82,6 +84,7 @@ def call_from_exchange(
         problem_retryable=bool(problem and problem.retryable),
         problem=problem.to_dict() if problem else None,
         task_id=_current_task_id(),
+        exchange_id=exchange.exchange_id,
         correlation_id=exchange.context.get("correlation_id") or ctx.correlation_id,
         subject_type=exchange.context.get("subject_type") or ctx.subject_type,
         subject_id=str(exchange.context.get("subject_id") or ctx.subject_id),

@@ -21,8 +21,7 @@ from django.utils import timezone
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import NoActiveCredential, provider_client
-from dashboard.calls.context import call_context
-from dashboard.calls.models import ApiCall
+from dashboard.calls.context import call_context, exchanges_seen
 from dashboard.core.queueing import attempts_left
 from dashboard.events import outbox
 from dashboard.events.models import AttemptOutcome, EventStatus, OutboundEvent
@@ -59,7 +58,7 @@ class Outcome:
     status: str  # an AttemptOutcome
     event_ids: list[int]
     started_at: datetime
-    api_call_id: int | None = None
+    exchange_id: str = ""
     problem: dict | None = None
     retry_in: float = 0.0
     batch_size: int = 1
@@ -105,7 +104,7 @@ def deliver(account: ConnectedAccount, events: list[ClaimedEvent], token: str) -
             detail=f"{account.name} is disabled; enable it and replay the event.",
             retryable=False,
         )
-        return finish(events, token, [_failure(events, started, problem, None)])
+        return finish(events, token, [_failure(events, started, problem)])
     adapter = adapter_for(account.provider)
     if adapter is None:
         problem = Problem.build(
@@ -115,7 +114,7 @@ def deliver(account: ConnectedAccount, events: list[ClaimedEvent], token: str) -
             detail=f"{account.provider} does not take events.",
             retryable=False,
         )
-        return finish(events, token, [_failure(events, started, problem, None)])
+        return finish(events, token, [_failure(events, started, problem)])
     try:
         client = provider_client(account)
     except NoActiveCredential as exc:
@@ -126,35 +125,34 @@ def deliver(account: ConnectedAccount, events: list[ClaimedEvent], token: str) -
             detail=str(exc),
             retryable=False,
         )
-        return finish(events, token, [_failure(events, started, problem, None)])
+        return finish(events, token, [_failure(events, started, problem)])
     outcomes: list[Outcome] = []
     for batch in adapter.batches(events, client=client):
         started = timezone.now()
-        sent, api_call_id = _send(batch, lambda batch=batch: adapter.send_batch(client, batch))
-        outcomes.extend(_grouped(sent, started, api_call_id, batch_size=len(batch)))
+        sent, exchange_id = _send(batch, lambda batch=batch: adapter.send_batch(client, batch))
+        outcomes.extend(_grouped(sent, started, exchange_id, batch_size=len(batch)))
     return finish(events, token, outcomes)
 
 
-def _send(batch: list[ClaimedEvent], call) -> tuple[list[EventOutcome], int | None]:
-    """Run ``call`` (one request) and find the ApiCall that carried it."""
+def _send(batch: list[ClaimedEvent], call) -> tuple[list[EventOutcome], str]:
+    """Run ``call`` (one request); returns its outcomes and the id of the exchange that
+    carried it. The call's row is not read back: the background call-log writer saves
+    it a moment later, and the event page joins on the id."""
     correlation = uuid.uuid4().hex
-    with call_context(correlation_id=correlation, subject_type="event", subject_id=batch[0].pk):
+    with (
+        call_context(correlation_id=correlation, subject_type="event", subject_id=batch[0].pk),
+        exchanges_seen() as seen,
+    ):
         sent = call()
-    api_call_id = (
-        ApiCall.objects.filter(correlation_id=correlation)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    return sent, api_call_id
+    return sent, (seen[-1] if seen else "")
 
 
 def _grouped(
-    sent: list[EventOutcome], started: datetime, api_call_id: int | None, *, batch_size: int
+    sent: list[EventOutcome], started: datetime, exchange_id: str, *, batch_size: int
 ) -> list[Outcome]:
     """The adapter's per-event outcomes of one request as the groups recorded
     together: every accepted event in one, failures by the Problem they share."""
-    delivered = Outcome(AttemptOutcome.DELIVERED, [], started, api_call_id, batch_size=batch_size)
+    delivered = Outcome(AttemptOutcome.DELIVERED, [], started, exchange_id, batch_size=batch_size)
     failures: dict[tuple[int, bool], tuple[Problem, list[ClaimedEvent]]] = {}
     for outcome in sent:
         if outcome.kind == OutcomeKind.ACCEPTED:
@@ -167,7 +165,7 @@ def _grouped(
         failures.setdefault((id(problem), held), (problem, []))[1].append(outcome.event)
     grouped = [delivered] if delivered.event_ids else []
     for (_, held), (problem, events) in failures.items():
-        failure = _failure(events, started, problem, api_call_id, batch_size=batch_size)
+        failure = _failure(events, started, problem, exchange_id, batch_size=batch_size)
         if held:
             # Neither retried nor failed: a person settles it (replay or discard).
             failure.status, failure.retry_in = AttemptOutcome.HELD, 0.0
@@ -175,7 +173,7 @@ def _grouped(
     return grouped
 
 
-def _failure(events, started, problem: Problem, api_call_id, *, batch_size=None) -> Outcome:
+def _failure(events, started, problem: Problem, exchange_id="", *, batch_size=None) -> Outcome:
     retry_in = 0.0
     status = AttemptOutcome.FAILED
     if problem.retryable:
@@ -185,7 +183,7 @@ def _failure(events, started, problem: Problem, api_call_id, *, batch_size=None)
         status=status,
         event_ids=[e.pk for e in events],
         started_at=started,
-        api_call_id=api_call_id,
+        exchange_id=exchange_id,
         problem=problem.to_dict(),
         retry_in=retry_in,
         batch_size=batch_size or len(events),
@@ -205,7 +203,7 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
 def finish(events: list[ClaimedEvent], token: str, outcomes: list[Outcome]) -> DispatchReport:
     """Store each event's outcome and its attempt, for events still held by ``token``
     (a dispatcher that lost its lease to the sweeper writes nothing)."""
-    report = DispatchReport(requests=len({o.api_call_id for o in outcomes if o.api_call_id}))
+    report = DispatchReport(requests=len({o.exchange_id for o in outcomes if o.exchange_id}))
     by_id = {e.pk: e for e in events}
     now = timezone.now()
     max_attempts = setting("EVENTS_MAX_ATTEMPTS", 6)
@@ -216,7 +214,7 @@ def finish(events: list[ClaimedEvent], token: str, outcomes: list[Outcome]) -> D
             "started_at": outcome.started_at,
             "finished_at": now,
             "batch_size": outcome.batch_size,
-            "api_call_id": outcome.api_call_id,
+            "exchange_id": outcome.exchange_id,
             "problem": outcome.problem,
             "retry_at": None,
         }

@@ -145,7 +145,7 @@ class AttemptOutcome(models.TextChoices):
 
 
 class EventAttempt(models.Model):
-    """One try at delivering an event, with the call that carried it (a batch call
+    """One try at delivering an event, with the exchange that carried it (a batch call
     carries many events)."""
 
     event = models.ForeignKey(OutboundEvent, on_delete=models.CASCADE, related_name="attempts")
@@ -154,18 +154,12 @@ class EventAttempt(models.Model):
     finished_at = models.DateTimeField()
     outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
     batch_size = models.PositiveIntegerField(default=1)
-    # No database constraint: on PostgreSQL the call log is partitioned by time and
-    # a foreign key cannot reference it by id alone (calls.0003). A pruned call leaves
-    # this pointing at nothing; readers look calls up with in_bulk and treat a missing
-    # one as gone.
-    api_call = models.ForeignKey(
-        "calls.ApiCall",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    # The id of the exchange that carried this attempt (ApiCall.exchange_id), known
+    # when the request ended; its ApiCall row is written a moment later by the
+    # call-log writer, so readers join on it and say so while the row is not there
+    # yet. Not a foreign key: the call log is partitioned by time on PostgreSQL and
+    # pruned by whole days, so a call may also be gone.
+    exchange_id = models.CharField(max_length=32, blank=True)
     problem = models.JSONField(null=True, blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
     replay = models.ForeignKey(

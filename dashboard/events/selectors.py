@@ -133,17 +133,50 @@ def count_after(filters: EventFilters, *, after_id: int) -> int:
     return filtered_events(filters).filter(id__gt=after_id).count()
 
 
+# A call row still missing this long after its attempt ended is not coming: pruned,
+# or lost with a killed process (every task waits for its rows at its end, at most
+# ten seconds, see dashboard/calls/recorder.py).
+CALL_ROW_GRACE = timedelta(seconds=60)
+# An attempt's call started inside the attempt (both clocks are the worker's); the
+# margin keeps a bound that lets PostgreSQL look in the right day partitions only.
+_CALL_WINDOW_MARGIN = timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class AttemptView:
     attempt: object
     call: ApiCall | None
+    # The attempt names its exchange but the call log has no row for it yet.
+    call_pending: bool = False
 
 
-def event_history(event: OutboundEvent) -> list[AttemptView]:
-    """The attempts, oldest first, each with the exact call that carried it."""
+def event_history(event: OutboundEvent, *, now: datetime | None = None) -> list[AttemptView]:
+    """The attempts, oldest first, each with the exact call that carried it: joined on
+    the exchange id, one query for all of them. A call the background writer has not
+    written yet is ``call_pending`` (for ``CALL_ROW_GRACE``); after that, gone."""
     attempts = list(event.attempts.all().order_by("number", "id"))
-    calls = ApiCall.objects.in_bulk([a.api_call_id for a in attempts if a.api_call_id])
-    return [AttemptView(a, calls.get(a.api_call_id)) for a in attempts]
+    linked = [a for a in attempts if a.exchange_id]
+    calls: dict[str, ApiCall] = {}
+    if linked:
+        rows = ApiCall.objects.filter(
+            exchange_id__in={a.exchange_id for a in linked},
+            started_at__gte=min(a.started_at for a in linked) - _CALL_WINDOW_MARGIN,
+            started_at__lte=max(a.finished_at for a in linked) + _CALL_WINDOW_MARGIN,
+        )
+        calls = {call.exchange_id: call for call in rows}
+    now = now or timezone.now()
+    return [
+        AttemptView(
+            a,
+            calls.get(a.exchange_id),
+            call_pending=bool(
+                a.exchange_id
+                and a.exchange_id not in calls
+                and now - a.finished_at < CALL_ROW_GRACE
+            ),
+        )
+        for a in attempts
+    ]
 
 
 def events_for_user(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -186,10 +187,14 @@ def _detail_context(request: HttpRequest, event: OutboundEvent) -> dict:
     may_settle = request.user.has_perm(perm("send_events")) or request.user.has_perm(
         perm("replay_customer_events")
     )
+    history = selectors.event_history(event)
     return {
         "event": event,
         "pretty": json.dumps(event.payload, indent=2, ensure_ascii=False),
-        "history": selectors.event_history(event),
+        "history": history,
+        # The state panel keeps polling until every attempt's call is in the log.
+        "calls_pending": any(row.call_pending for row in history),
+        "retention_days": settings.CALL_LOG_RETENTION_DAYS,
         "converted_format": adapter.converted_format if adapter else "",
         "converted_note": adapter.converted_note if adapter else "",
         "delivered_label": (adapter.delivered_label if adapter else "") or "Delivered",

@@ -10,6 +10,7 @@ from dashboard.accounts.services import account_check_request, account_check_run
 from dashboard.calls.models import ApiCall
 from integrations.registry import get_provider
 from integrations.sandbox import Fault
+from tests.conftest import flush_call_log
 
 VERIFY_OPERATIONS = {
     "croct": "croct.evaluate",
@@ -51,6 +52,7 @@ def test_a_check_against_the_sandbox_passes_and_marks_the_account_healthy(demo_a
     assert account.last_checked_at == check.finished_at
     credential.refresh_from_db()
     assert credential.verified_at is not None
+    flush_call_log()
     call = ApiCall.objects.get()
     assert call.operation == VERIFY_OPERATIONS[provider]
     assert call.outcome == "ok"
@@ -73,6 +75,7 @@ def test_a_rejected_credential_fails_the_check_and_marks_the_account_failing(
     account.refresh_from_db()
     assert account.health == "failing"
     assert Credential.objects.get(account=account).verified_at is None
+    flush_call_log()
     assert ApiCall.objects.get().outcome == "failed"
 
 
@@ -121,6 +124,7 @@ def test_running_a_finished_check_again_calls_nothing(demo_account):
 
     assert again.status == "ok"
     assert again.finished_at == check.finished_at
+    flush_call_log()
     assert ApiCall.objects.count() == 1
 
 

@@ -18,6 +18,7 @@ from dashboard.accounts.services import AccountInputError, provider_client
 from dashboard.calls.models import ApiCall
 from integrations.croct.sandbox import DEMO_SECRETS
 from tests.accounts.conftest import NEW_KEY, OTHER_KEY, REJECTED_KEY
+from tests.conftest import flush_call_log
 
 
 def states(account) -> dict[str, str]:
@@ -46,6 +47,7 @@ def test_a_verified_key_is_promoted_and_the_old_one_keeps_working_for_the_window
     # The verify call went to the sandbox with the new key (recorded by fingerprint).
     check = AccountCheck.objects.get(credential=new)
     assert check.status == "ok"
+    flush_call_log()
     assert ApiCall.objects.filter(
         credential_fingerprint=new.fingerprint, subject_type="account_check", outcome="ok"
     ).exists()
@@ -59,6 +61,7 @@ def test_tasks_use_the_key_that_is_active_when_they_run(croct, rotate_in_process
     client = provider_client(croct)
     client.evaluate("true", client_id=str(uuid.uuid4()))
 
+    flush_call_log()
     call = ApiCall.objects.filter(operation__contains="evaluate").latest("pk")
     assert call.credential_fingerprint == croct.credentials.get(state="active").fingerprint
 

@@ -13,6 +13,7 @@ from dashboard.accounts import rotation
 from dashboard.calls.models import ApiCall
 from integrations.croct.sandbox import DEMO_SECRETS
 from tests.accounts.conftest import NEW_KEY, OTHER_KEY
+from tests.conftest import flush_call_log
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +83,7 @@ def test_the_credentials_table_shows_age_last_use_and_who_added_the_key(
     croct, admin, client_for, rotate_in_process
 ):
     new = rotate_in_process(croct, NEW_KEY, actor=admin)
+    flush_call_log()
     page = client_for(admin).get(reverse("accounts:detail", args=[croct.pk])).content.decode()
 
     row = page[page.index(f'data-fingerprint="{new.fingerprint}"') :].split("</tr>")[0]

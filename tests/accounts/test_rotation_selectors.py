@@ -12,6 +12,7 @@ from dashboard.accounts.models import AccountCheck, Credential
 from dashboard.accounts.services import account_check_run
 from integrations.croct.sandbox import DEMO_SECRETS
 from tests.accounts.conftest import NEW_KEY, REJECTED_KEY
+from tests.conftest import flush_call_log
 
 
 def age(credential: Credential, days: int) -> None:
@@ -45,6 +46,7 @@ def test_only_active_keys_are_due_and_last_use_comes_from_the_call_log(croct, ro
     age(old, 400)
     check = AccountCheck.objects.create(account=croct)
     account_check_run(check_id=check.pk)  # one recorded call with the old key
+    flush_call_log()
     [due] = selectors.credentials_due_for_rotation()
     assert due.last_used is not None
 

@@ -20,7 +20,7 @@ from dashboard.profiles.models import LookupResult
 from dashboard.profiles.services import lookup_is_done, lookup_start, profile_fetch
 from integrations import registry
 from tests.architecture import fifth_provider
-from tests.conftest import wait_for
+from tests.conftest import flush_call_log, wait_for
 from tests.profiles.conftest import tolerant
 
 
@@ -62,6 +62,7 @@ def test_the_events_feature_sends_a_fifth_providers_events(loyalty, loyalty_acco
     event.refresh_from_db()
     assert event.status == "delivered"
     assert loyalty.events == [{"type": "points_earned", "member": "m-1", "points": 10}]
+    flush_call_log()
     call = ApiCall.objects.get(operation="loyalty.track")
     assert call.account_id == loyalty_account.pk
     assert fifth_provider.DEMO_KEY not in str(call.request_headers)  # redacted

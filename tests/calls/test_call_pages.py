@@ -17,6 +17,7 @@ from dashboard.calls.models import ApiCall
 from dashboard.calls.selectors import PAGE_SIZE, encode_cursor
 from integrations.errors import ProviderError
 from integrations.sandbox import Fault
+from tests.conftest import flush_call_log
 
 NOW = timezone.now().replace(microsecond=0)
 
@@ -290,6 +291,7 @@ def test_the_detail_of_a_real_failed_call_shows_redacted_headers_and_the_problem
     sandbox["octy"].app.faults.add(Fault(kind="status", status=503))
     with pytest.raises(ProviderError):
         provider_client(account).event_types("0")
+    flush_call_log()
     call = ApiCall.objects.get()
 
     response = reader.get(reverse("calls:detail", args=[call.pk]))

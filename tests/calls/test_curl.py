@@ -19,6 +19,7 @@ from dashboard.accounts.services import provider_client
 from dashboard.calls.curl import curl_for_call
 from dashboard.calls.models import ApiCall
 from integrations.registry import get_provider
+from tests.conftest import flush_call_log
 
 CA_PURCHASE = get_provider("commanders_act").events.templates["purchase"]
 CALLS = {
@@ -38,6 +39,7 @@ PLACEHOLDERS = {
 def _recorded(demo_account, provider: str):
     account = demo_account(provider)
     CALLS[provider](provider_client(account))
+    flush_call_log()
     call = ApiCall.objects.get()
     secrets = decrypt_secrets(Credential.objects.get(account=account).ciphertext)
     return account, call, secrets

@@ -10,6 +10,7 @@ from django.utils import timezone
 from dashboard.calls import recorder, services
 from dashboard.calls.models import ApiCall
 from dashboard.calls.recorder import BackgroundCallWriter
+from tests.conftest import flush_call_log
 
 
 @pytest.fixture
@@ -95,9 +96,27 @@ def test_an_exchange_with_nul_in_its_subject_ids_is_recorded_cleaned(db):
     with call_context(correlation_id="c\x00", subject_type="lookup\x00", subject_id="p\x00"):
         call = services.record_exchange(exchange, account_id=None)
 
+    flush_call_log()
     call.refresh_from_db()
     assert (call.correlation_id, call.subject_type, call.subject_id) == (
         "c\ufffd",
         "lookup\ufffd",
         "p\ufffd",
     )
+
+
+def test_inside_a_test_transaction_the_same_salvage_runs_on_the_caller_s_connection(
+    db, call_log_writer
+):
+    # The writer a `db` test gets (tests/conftest.py): no thread, but the same batches,
+    # retries and salvage, each batch under a savepoint of the test's transaction.
+    assert call_log_writer.on_caller_thread
+    for i in range(75):
+        call_log_writer.submit(_row(i))
+    assert not ApiCall.objects.exists()  # queued, not written on submit
+
+    flush_call_log()
+
+    assert call_log_writer.dropped == 0
+    assert ApiCall.objects.count() == 75  # the transaction is still usable
+    assert ApiCall.objects.filter(subject_id="profile-\ufffd0").exists()

@@ -12,6 +12,7 @@ from integrations.croct.sandbox import DEMO_SECRETS as CROCT_SECRETS
 from integrations.croct.sandbox import DEMO_SETTINGS as CROCT_SETTINGS
 from integrations.errors import ProviderError
 from integrations.sandbox import Fault
+from tests.conftest import flush_call_log
 
 CALLS = {
     # provider: (make one call with the client, operation, method, path)
@@ -47,6 +48,7 @@ def test_a_successful_call_is_recorded_with_its_operation_status_timing_and_cred
 
     make_call(provider_client(account))
 
+    flush_call_log()
     call = ApiCall.objects.get()
     assert call.account == account
     assert call.provider == provider
@@ -83,6 +85,7 @@ def test_a_failed_call_is_recorded_with_its_problem(
     with pytest.raises(ProviderError):
         make_call(provider_client(account))
 
+    flush_call_log()
     call = ApiCall.objects.get()
     assert call.operation == operation
     assert call.status == status
@@ -100,6 +103,7 @@ def test_a_rejected_key_is_recorded_as_a_permanent_auth_failure(demo_account):
     with pytest.raises(ProviderError):
         CALLS["croct"][0](provider_client(account))
 
+    flush_call_log()
     call = ApiCall.objects.get()
     assert call.status == 401
     assert call.outcome == "failed"
@@ -120,6 +124,7 @@ def test_a_transport_failure_is_recorded_without_a_status(db):
         CALLS["croct"][0](provider_client(account))
 
     assert excinfo.value.problem.kind == "transport"
+    flush_call_log()
     call = ApiCall.objects.get()
     assert call.account == account
     assert call.status is None
@@ -138,6 +143,7 @@ def test_calls_inside_a_call_context_carry_its_correlation_id(demo_account):
         CALLS["octy"][0](octy)
     CALLS["croct"][0](croct)
 
+    flush_call_log()
     inside = ApiCall.objects.filter(correlation_id="abc")
     assert sorted(inside.values_list("operation", flat=True)) == [
         "croct.evaluate",
@@ -154,6 +160,7 @@ def test_a_nested_call_context_keeps_the_outer_correlation_id(demo_account):
     with call_context(correlation_id="outer"), call_context(subject_type="check", subject_id=1):
         CALLS["croct"][0](client)
 
+    flush_call_log()
     call = ApiCall.objects.get()
     assert call.correlation_id == "outer"
     assert call.subject_type == "check"
@@ -172,5 +179,6 @@ def test_a_client_built_for_a_specific_credential_records_that_credential(demo_a
 
     CALLS["croct"][0](provider_client(account, credential=pending))
 
+    flush_call_log()
     assert ApiCall.objects.get().credential_fingerprint == pending.fingerprint
     assert pending.fingerprint != Credential.objects.get(state="active").fingerprint

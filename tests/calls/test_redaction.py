@@ -22,6 +22,7 @@ from integrations.croct.sandbox import DEMO_SETTINGS as CROCT_SETTINGS
 from integrations.errors import ProviderError
 from integrations.octy.client import basic_token
 from integrations.sandbox import Fault
+from tests.conftest import flush_call_log
 
 CANARIES = {
     "croct": {
@@ -191,6 +192,7 @@ def test_a_key_quoted_back_in_a_provider_error_is_not_stored_or_shown(
     check = account_check_run(check_id=check.pk)
 
     assert check.status == "failed"
+    flush_call_log()
     call = ApiCall.objects.get()
     assert call.problem_kind == "auth"
     assert "[REDACTED]" in call.response_body  # the raw body is already redacted

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.calls.models import ApiCall
 from dashboard.events.models import EventStatus, OutboundEvent
 from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
@@ -81,6 +82,15 @@ def test_send_watch_live_open_and_replay_a_failure(
     page.locator("[data-testid=exchange] summary").click()
     assert "/events?tc_s=1234" in page.locator("[data-testid=exchange]").inner_text()
     screenshot(page, "events-detail")
+    # The attempt links to the call that carried it: the worker's background writer
+    # recorded it, and the page found it by the attempt's exchange id.
+    delivered = OutboundEvent.objects.get(status=EventStatus.DELIVERED, user_id="caid-journey")
+    call = ApiCall.objects.get(exchange_id=delivered.attempts.get().exchange_id)
+    page.click("[data-testid=call-link]")
+    page.wait_for_url(f"**/calls/{call.pk}/")
+    assert "/events?tc_s=1234" in page.locator("main").inner_text()
+    screenshot(page, "events-attempt-call")
+    page.go_back()
 
     # A failure: Commanders Act refuses the next request (its bare 400).
     ca.faults.add(Fault(kind="status", status=400, count=1))

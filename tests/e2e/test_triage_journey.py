@@ -14,7 +14,7 @@ from dashboard.calls.models import ApiCall, ErrorGroup
 from integrations.errors import ProviderError
 from integrations.octy import PROVIDER as OCTY
 from integrations.sandbox import Fault
-from tests.conftest import browser_login, screenshot
+from tests.conftest import browser_login, flush_call_log, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -65,6 +65,7 @@ def test_a_support_user_assigns_and_snoozes_a_group(page, support, sandbox, demo
 def test_an_admin_copies_a_call_as_curl_without_the_secret(page, admin, demo_account):
     account = demo_account("octy", name="Octy shop")
     provider_client(account).event_types("0")
+    flush_call_log()
     call = ApiCall.objects.get()
     secrets = decrypt_secrets(Credential.objects.get(account=account).ciphertext)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])

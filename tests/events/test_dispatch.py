@@ -13,6 +13,7 @@ from dashboard.events.outbox import event_queue
 from dashboard.events.preparing import EventRefused
 from integrations.commanders_act.payloads import BATCH_LIMIT_BYTES, EVENT_LIMIT_BYTES
 from integrations.http import encode_json
+from tests.conftest import flush_call_log
 from tests.events.conftest import ca_event
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,8 @@ def test_it_delivers_a_queued_event_and_links_the_call(ca_account, ca_sandbox):
     assert ca_sandbox.delivery_count(event.idempotency_key) == 1
     attempt = event.attempts.get()
     assert attempt.outcome == AttemptOutcome.DELIVERED
-    call = ApiCall.objects.get(pk=attempt.api_call_id)
+    flush_call_log()
+    call = ApiCall.objects.get(exchange_id=attempt.exchange_id)
     assert call.subject_type == "event"
     assert call.subject_id == str(event.pk)
     assert call.operation == "commanders_act.event"
@@ -71,6 +73,7 @@ def test_a_backlog_over_500_kb_is_split_into_batches_that_fit(ca_account, ca_san
     assert report.requests == 2
     assert ca_sandbox.stats()["batches"] == 2
     assert ca_sandbox.stats()["refused_requests"] == 0
+    flush_call_log()
     calls = ApiCall.objects.filter(operation="commanders_act.batch")
     assert all(call.request_bytes <= BATCH_LIMIT_BYTES for call in calls)
     assert sorted(call.request_bytes > 400 * 1024 for call in calls) == [False, True]
@@ -110,7 +113,7 @@ def test_octy_partial_failures_map_back_to_their_events(octy_account, octy_profi
     assert also_good.status == EventStatus.DELIVERED
     assert unknown_profile.status == EventStatus.FAILED
     assert "Profile not found" in unknown_profile.problem["detail"]
-    assert unknown_profile.attempts.get().api_call_id == good.attempts.get().api_call_id
+    assert unknown_profile.attempts.get().exchange_id == good.attempts.get().exchange_id
 
 
 def test_octy_batches_hold_at_most_500_events(octy_account, octy_profile, sandbox):
@@ -145,7 +148,8 @@ def test_croct_track_events_are_delivered_one_request_each(croct_account, sandbo
     assert body["context"]["tabId"]
     assert body["context"]["url"] == "https://shop.example/newsletter"
     assert body["originalTime"]
-    call = ApiCall.objects.get(pk=event.attempts.get().api_call_id)
+    flush_call_log()
+    call = ApiCall.objects.get(exchange_id=event.attempts.get().exchange_id)
     assert call.operation == "croct.track"
 
 

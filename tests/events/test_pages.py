@@ -15,6 +15,7 @@ from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import EventStatus, OutboundEvent
 from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
+from tests.conftest import flush_call_log
 from tests.events.conftest import ca_event
 
 pytestmark = pytest.mark.django_db
@@ -125,8 +126,17 @@ def test_the_live_poll_returns_new_rows_or_a_count_when_paused(client_for, marke
 
 def test_the_event_page_shows_payload_exchange_attempts_and_same_user(client_for, support, mixed):
     a, b, c, d = mixed
-    response = client_for(support).get(reverse("events:detail", args=[d.pk]))
+    url = reverse("events:detail", args=[d.pk])
+    # The dispatch ran outside a request or task: its call rows are still queued, and
+    # the page says so (and keeps polling) instead of showing nothing.
+    pending = client_for(support).get(url).content.decode()
+    assert "The call log is still being written; refresh in a moment." in pending
+    assert 'hx-trigger="every 1s"' in pending
+    flush_call_log()
+    response = client_for(support).get(url)
     html = response.content.decode()
+    assert "still being written" not in html
+    assert 'hx-trigger="every 1s"' not in html
     assert response.status_code == 200
     assert d.idempotency_key in html
     assert 'data-outcome="failed"' in html

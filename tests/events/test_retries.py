@@ -12,6 +12,7 @@ from dashboard.events.dispatch import events_dispatch
 from dashboard.events.models import AttemptOutcome, EventStatus, OutboundEvent
 from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
+from tests.conftest import flush_call_log
 from tests.events.conftest import ca_event
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +23,9 @@ def make_due(event):
 
 
 def calls_for(event):
-    ids = event.attempts.exclude(api_call=None).values_list("api_call_id", flat=True)
-    return list(ApiCall.objects.filter(pk__in=ids).order_by("id"))
+    flush_call_log()
+    ids = event.attempts.exclude(exchange_id="").values_list("exchange_id", flat=True)
+    return list(ApiCall.objects.filter(exchange_id__in=ids).order_by("id"))
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from dashboard.calls.models import ApiCall
 from integrations import errors
 from integrations.croct.sandbox import DEMO_SECRETS, DEMO_SETTINGS
 from integrations.http import ProviderSession
+from tests.conftest import flush_call_log
 
 MIB = 1024 * 1024
 
@@ -224,6 +225,7 @@ def test_each_hostile_answer_is_recorded_with_its_problem(db, hostile, settings,
     with pytest.raises(errors.ProviderError):
         client.evaluate("true", client_id="6a1b3c5d-0000-4000-8000-000000000001")
 
+    flush_call_log()
     call = ApiCall.objects.get(account=account)
     assert call.outcome == "failed"
     assert call.problem_kind == kind

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from dashboard.calls.models import ApiCall
 from dashboard.previews.models import PreviewRequest
+from tests.conftest import flush_call_log
 
 
 def run(*args) -> str:
@@ -28,6 +29,7 @@ def test_it_prints_the_content_and_why_it_was_served(db, croct):
     preview = PreviewRequest.objects.get()
     assert preview.status == "done"
     assert preview.context == {"attributes": {"plan": "pro"}}
+    flush_call_log()
     assert ApiCall.objects.filter(account=croct, operation="croct.content").count() == 1
 
 

@@ -10,7 +10,7 @@ from dashboard.profiles.jobs import JobInputError
 from dashboard.profiles.models import CachedProfile, SyncJob
 from dashboard.profiles.ratelimit import TokenBucket
 from integrations.sandbox import Fault
-from tests.conftest import wait_for
+from tests.conftest import flush_call_log, wait_for
 from tests.profiles.conftest import tolerant
 
 
@@ -26,6 +26,7 @@ def small_octy(octy_sandbox, settings):
 
 
 def _page_cursors(account):
+    flush_call_log()
     calls = ApiCall.objects.filter(account=account, operation="octy.profiles.page")
     return [c.request_headers.get("cursor") for c in calls.order_by("id")]
 
@@ -123,6 +124,7 @@ def test_requests_are_paced_at_the_configured_rate(small_octy, demo_account, set
     job = sync.sync_run(job_id=sync.sync_start(account=octy).pk)
 
     assert job.status == "done"
+    flush_call_log()
     starts = list(
         ApiCall.objects.filter(account=octy).order_by("id").values_list("started_at", flat=True)
     )

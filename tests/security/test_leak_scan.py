@@ -392,7 +392,11 @@ def _events(client, ids: dict[str, int], sandbox, seen: list[str]) -> None:
         assert event.status == EventStatus.DELIVERED, (event.provider, event.status)
         # The key travelled in the Authorization header (Octy) or the ``token`` query
         # parameter (Commanders Act's collect endpoint): the call log holds it redacted.
-        call = event.attempts.get().api_call
+        # The worker's writer thread saves the call a moment after the attempt.
+        exchange_id = event.attempts.get().exchange_id
+        call = wait_for(
+            lambda exchange_id=exchange_id: ApiCall.objects.filter(exchange_id=exchange_id).first()
+        )
         headers = {k.lower(): v for k, v in call.request_headers.items()}
         if event.provider == "octy":
             assert headers["authorization"].endswith(" [REDACTED]"), headers

@@ -17,6 +17,7 @@ from dashboard.calls.models import ApiCall
 from integrations.http import REDACTED, Redactor
 from integrations.provider import SettingsError
 from integrations.registry import get_provider
+from tests.conftest import flush_call_log
 
 SLASHED = "s3cr3t/Key+Value_2026"  # a "/" for \/-escaping, a "+" for percent-encoding
 
@@ -129,6 +130,7 @@ def test_a_hostile_provider_echoing_the_key_leaves_no_trace(db, caplog):
     finally:
         server.shutdown()
 
+    flush_call_log()
     calls = list(ApiCall.objects.filter(account=account))
     assert calls
     for call in calls:
