@@ -23,12 +23,18 @@ def rotation_context(*, account: ConnectedAccount, user) -> dict:
     """What the account page shows about keys; empty for anyone but admins."""
     if not user.has_perm(perm("manage_accounts")):
         return {"can_manage": False, "credentials": []}
+    credentials = selectors.credentials_for(account=account, user=user)
+    # The panels come from the same read as the table: two reads could straddle the
+    # worker's promotion and show a "pending" row with no panel polling for it.
+    in_progress = [
+        row["credential"]
+        for row in credentials
+        if row["credential"].state in selectors.IN_PROGRESS_STATES
+    ]
     return {
         "can_manage": True,
-        "credentials": selectors.credentials_for(account=account, user=user),
-        "in_progress": [
-            _status_context(account, c) for c in selectors.rotation_in_progress(account)
-        ],
+        "credentials": credentials,
+        "in_progress": [_status_context(account, c) for c in in_progress],
         "errors_since_rotation": selectors.errors_since_rotation(account),
     }
 

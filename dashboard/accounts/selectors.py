@@ -40,7 +40,7 @@ def credentials_for(*, account: ConnectedAccount, user) -> list[dict]:
     """Credential metadata (never secrets) with last use from the call log; admins only."""
     if not user.has_perm(perm("manage_accounts")):
         return []
-    credentials = list(account.credentials.all())
+    credentials = list(account.credentials.select_related("created_by"))
     last_used = dict(
         ApiCall.objects.filter(
             account=account, credential_fingerprint__in=[c.fingerprint for c in credentials]
@@ -101,14 +101,9 @@ def accounts_with_failed_checks() -> list[dict]:
     return rows
 
 
-def rotation_in_progress(account: ConnectedAccount) -> list[Credential]:
-    """Keys not yet active nor done with: pending (being verified or awaiting
-    confirmation) and failed ones (to retry or discard), newest first."""
-    return list(
-        account.credentials.filter(
-            state__in=[CredentialState.PENDING, CredentialState.FAILED]
-        ).select_related("created_by")
-    )
+# Keys not yet active nor done with: pending (being verified or awaiting confirmation)
+# and failed ones (to retry or discard).
+IN_PROGRESS_STATES = (CredentialState.PENDING, CredentialState.FAILED)
 
 
 def errors_since_rotation(account: ConnectedAccount) -> dict | None:

@@ -89,7 +89,7 @@ def test_the_credentials_table_shows_age_last_use_and_who_added_the_key(
     row = page[page.index(f'data-fingerprint="{new.fingerprint}"') :].split("</tr>")[0]
     assert "Active" in row
     assert f"by {admin.username}" in row
-    assert " ago" in row  # last used: the verification call
+    assert row.count("<time datetime=") == 2  # its age, and its last use (the verification call)
     assert NEW_KEY not in page
 
 
@@ -183,3 +183,28 @@ def test_marketers_and_support_see_names_and_health_but_no_key_metadata(
             croct.base_url,
         ):
             assert hidden not in page, (user.username, hidden)
+
+
+def test_the_panels_and_the_table_come_from_one_read_of_the_keys(
+    demo_account, admin, client_for, monkeypatch
+):
+    """A key promoted by the worker between two reads once gave a table row "Pending
+    verification" with no panel polling for it, so the page never caught up (the
+    rotation journey's order-dependent failure). The page reads the keys once."""
+    from dashboard.accounts import rotation_views, selectors
+
+    account = demo_account("croct")
+    pending = rotation.credential_add(account=account, secrets={"api_key": NEW_KEY}, enqueue=False)
+    read_once = selectors.credentials_for
+
+    def read_then_the_worker_promotes(**kwargs):
+        rows = read_once(**kwargs)
+        account.credentials.filter(state="active").update(state="previous")
+        account.credentials.filter(pk=pending.pk).update(state="active")
+        return rows
+
+    monkeypatch.setattr(rotation_views.selectors, "credentials_for", read_then_the_worker_promotes)
+    page = client_for(admin).get(reverse("accounts:detail", args=[account.pk])).content.decode()
+    assert f'data-state="pending" data-fingerprint="{pending.fingerprint}"' in page
+    assert f'id="rotation-{pending.pk}"' in page
+    assert reverse("accounts:rotation_status", args=[account.pk, pending.pk]) in page
