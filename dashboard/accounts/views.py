@@ -167,7 +167,13 @@ def account_check(request: HttpRequest, pk: int, check_pk: int) -> HttpResponse:
     return render_polled(
         request,
         "accounts/detail.html#check",
-        # oob: the finished check also refreshes the health badge in the page header.
-        {"check": check, "account": check.account, "oob": bool(request.htmx)},
+        # oob: the finished check also refreshes the health badge in the page header
+        # and the Recent checks list (which it is now part of).
+        {
+            "check": check,
+            "account": check.account,
+            "oob": bool(request.htmx),
+            "checks": selectors.recent_checks(account=check.account) if check.is_done else [],
+        },
         done=check.is_done,
     )

@@ -40,10 +40,18 @@ def test_an_admin_connects_an_octy_account_and_tests_the_connection(
 
     page.wait_for_selector("h1:has-text('Octy shop')")
     assert "Connected Octy shop." in page.locator(".messages").inner_text()
+    recent = page.locator("#recent-checks [data-testid=check]")
+    before = recent.count()
     page.click("[data-testid=test-account]")
     result = page.locator("#check-result [data-testid=check][data-status=ok]")
     result.wait_for()
     assert "Passed" in result.inner_text()
+    # #16 defect 6: the Recent checks panel is re-rendered with the new check.
+    page.wait_for_function(
+        "n => document.querySelectorAll('#recent-checks [data-testid=check]').length > n",
+        arg=before,
+    )
+    assert "Not checked yet" not in page.locator("#recent-checks").inner_text()
     screenshot(page, "accounts-connected")
 
     account = ConnectedAccount.objects.get(name="Octy shop")
