@@ -93,9 +93,8 @@ def playground_result(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = get_object_or_404(CqlEvaluation.objects.select_related("account"), pk=pk)
     if not request.htmx:
         return render(request, "previews/cql_result.html", _evaluation_context(evaluation))
-    return render_polled(
-        request,
-        "previews/cql.html#evaluation",
-        _evaluation_context(evaluation),
-        done=evaluation.is_done,
-    )
+    context = _evaluation_context(evaluation)
+    if evaluation.is_done:
+        # The finished evaluation joins Recent evaluations: that panel is swapped too.
+        context.update(oob=True, recent=selectors.recent_evaluations())
+    return render_polled(request, "previews/cql.html#evaluation", context, done=evaluation.is_done)

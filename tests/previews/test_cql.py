@@ -39,6 +39,16 @@ def test_a_query_is_evaluated_with_the_personas_context(
     assert "for Pro" in html
 
 
+def test_a_finished_evaluation_re_renders_recent_evaluations(
+    celery_worker, croct, marketer, client_for
+):
+    """#16 defect 6: the list below the workbench used to stay as it was."""
+    evaluation, html = evaluate(client_for(marketer), croct, "context's plan is 'pro'")
+    recent = html.split('id="recent-evaluations"', 1)[1]
+    assert recent.split(">", 1)[0].strip().endswith('hx-swap-oob="true"')
+    assert reverse("previews:cql_result", args=[evaluation.pk]) in recent
+
+
 def test_a_false_result_is_a_result_not_an_error(celery_worker, croct, marketer, client_for):
     evaluation, html = evaluate(client_for(marketer), croct, "context's plan is 'pro'")
     assert evaluation.result == {"value": False}
