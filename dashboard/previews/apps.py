@@ -12,7 +12,15 @@ class PreviewsConfig(AppConfig):
     def ready(self) -> None:
         # Here, not at the top: the services import models, which load only once the
         # app registry is ready.
+        from auditlog.registry import auditlog
+
+        from dashboard.previews.models import CatalogSlot, Label
         from dashboard.previews.services.runs import previews_sweep
+
+        auditlog.register(Label)
+        # What staff write; what previews see (versions, last content) changes on every
+        # run and is not worth an audit row each time.
+        auditlog.register(CatalogSlot, include_fields=["slot_id", "description"])
 
         register_subject("preview", "previews:detail")
         register_subject("cql_evaluation", "previews:cql_result")
