@@ -92,6 +92,7 @@ def grid_context(grid: PreviewGrid) -> dict:
     return {
         "grid": grid,
         "rows": rows,
+        "id_labels": selectors.labels_for_previews(cells),
         "baseline": baseline,
         "done": done,
         "total": len(cells),

@@ -42,4 +42,16 @@
       while (picks.length > 2) { picks.shift().checked = false; }
     }
   });
+  // A catalog suggestion fills the slot id field it was found for.
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest && event.target.closest("[data-pick-slot]");
+    if (!pick) { return; }
+    var list = pick.closest(".slot-suggestions");
+    var form = pick.closest("form");
+    var field = form && form.querySelector("[name=slot_id]");
+    if (!field) { return; }
+    field.value = pick.getAttribute("data-pick-slot");
+    if (list) { list.innerHTML = ""; }
+    field.focus();
+  });
 })();

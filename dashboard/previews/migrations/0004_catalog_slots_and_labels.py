@@ -6,54 +6,151 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_check_attempts'),
-        ('previews', '0003_visitor_identity'),
+        ("accounts", "0003_check_attempts"),
+        ("previews", "0003_visitor_identity"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CatalogSlot',
+            name="CatalogSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slot_id', models.CharField(max_length=120)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('versions', models.JSONField(blank=True, default=list)),
-                ('locales', models.JSONField(blank=True, default=list)),
-                ('component', models.CharField(blank=True, max_length=200)),
-                ('last_content', models.JSONField(blank=True, null=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('last_seen_source', models.CharField(blank=True, choices=[('preview', 'Seen in a preview'), ('export', 'Seen in an export'), ('staff', 'Added by staff'), ('demo', "The sandbox's demo catalog")], max_length=10)),
-                ('added_source', models.CharField(choices=[('preview', 'Seen in a preview'), ('export', 'Seen in an export'), ('staff', 'Added by staff'), ('demo', "The sandbox's demo catalog")], max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='catalog_slots', to='accounts.connectedaccount')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slot_id", models.CharField(max_length=120)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                ("versions", models.JSONField(blank=True, default=list)),
+                ("locales", models.JSONField(blank=True, default=list)),
+                ("component", models.CharField(blank=True, max_length=200)),
+                ("last_content", models.JSONField(blank=True, null=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_seen_source",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("preview", "Seen in a preview"),
+                            ("export", "Seen in an export"),
+                            ("staff", "Added by staff"),
+                            ("demo", "The sandbox's demo catalog"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "added_source",
+                    models.CharField(
+                        choices=[
+                            ("preview", "Seen in a preview"),
+                            ("export", "Seen in an export"),
+                            ("staff", "Added by staff"),
+                            ("demo", "The sandbox's demo catalog"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="catalog_slots",
+                        to="accounts.connectedaccount",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['slot_id'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'slot_id'), name='previews_catalogslot_account_slot')],
+                "ordering": ["slot_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "slot_id"), name="previews_catalogslot_account_slot"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Label',
+            name="Label",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('experience', 'Experience'), ('audience', 'Audience'), ('experiment', 'Experiment'), ('variant', 'Variant')], max_length=12)),
-                ('target_id', models.CharField(max_length=120)),
-                ('name', models.CharField(max_length=80)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='labels', to='accounts.connectedaccount')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("experience", "Experience"),
+                            ("audience", "Audience"),
+                            ("experiment", "Experiment"),
+                            ("variant", "Variant"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("target_id", models.CharField(max_length=120)),
+                ("name", models.CharField(max_length=80)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="labels",
+                        to="accounts.connectedaccount",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'name', 'id'],
-                'indexes': [models.Index(fields=['account', 'target_id'], name='previews_la_account_d651c3_idx')],
-                'constraints': [models.UniqueConstraint(fields=('account', 'kind', 'target_id'), name='previews_label_account_kind_id')],
+                "ordering": ["kind", "name", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["account", "target_id"], name="previews_la_account_d651c3_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "kind", "target_id"),
+                        name="previews_label_account_kind_id",
+                    )
+                ],
             },
         ),
     ]
