@@ -247,9 +247,10 @@ def catalog_slot_check(
         except VisitorInputError as exc:
             errors.update(exc.errors)
     if "locales" in cleaned:
-        cleaned["locales"] = [
-            v.lower() for v in cleaned["locales"] if v != visitors.DEFAULT_LOCALE_WORD
-        ]
+        cleaned["locales"] = sorted(
+            {v.lower().replace("_", "-") for v in cleaned["locales"]}
+            - {visitors.DEFAULT_LOCALE_WORD}
+        )
     if errors:
         raise VisitorInputError(errors)
     return cleaned
