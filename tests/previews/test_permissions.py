@@ -1,4 +1,5 @@
-"""Role x URL for every preview page: marketers and admins use it all, support reads.
+"""Role x URL for every preview page: marketers and admins use it all, support reads
+(the slot catalog and the names of ids included).
 
 Anonymous visitors are sent to log in; POSTs that run, change or share need
 ``use_preview`` (support gets 403 and nothing is written).
@@ -10,7 +11,14 @@ import pytest
 from django.urls import reverse
 
 from dashboard.previews import sharing
-from dashboard.previews.models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
+from dashboard.previews.models import (
+    CatalogSlot,
+    CqlEvaluation,
+    Label,
+    Persona,
+    PreviewGrid,
+    PreviewRequest,
+)
 
 READ = {"marketer": 200, "support": 200, "admin": 200}
 USE = {"marketer": 200, "support": 403, "admin": 200}
@@ -31,6 +39,12 @@ GET_MATRIX = [
     ("previews:grid_cells", "grid", "", READ),
     ("previews:cql", None, "", READ),
     ("previews:cql_result", "evaluation", "", READ),
+    ("previews:catalog", None, "", READ),
+    ("previews:catalog_search", None, "search", READ),
+    ("previews:catalog_new", None, "", USE),
+    ("previews:catalog_edit", "slot", "", USE),
+    ("previews:labels", None, "", READ),
+    ("previews:label", None, "label", READ),
 ]
 
 # POSTs: (url name, kwargs key, data key) — support is refused, the others succeed.
@@ -44,6 +58,11 @@ POST_MATRIX = [
     ("previews:grids", None, "grid_form"),
     ("previews:grid_baseline", "grid", "baseline"),
     ("previews:cql_run", None, "cql_form"),
+    ("previews:catalog_new", None, "catalog_form"),
+    ("previews:catalog_edit", "slot", "catalog_form"),
+    ("previews:catalog_delete", "slot", None),
+    ("previews:label_save", None, "label_form"),
+    ("previews:label_delete", "label", None),
 ]
 
 
@@ -68,6 +87,8 @@ def objects(db):
     )
     other = PreviewRequest.objects.create(account=account, slot_id="home-hero", status="done")
     evaluation = CqlEvaluation.objects.create(account=account, query="true", status="done")
+    slot = CatalogSlot.objects.create(account=account, slot_id="home-hero", added_source="staff")
+    label = Label.objects.create(account=account, kind="variant", target_id="v-1", name="B")
     return {
         "kwargs": {
             "preview": {"pk": preview.pk},
@@ -75,8 +96,14 @@ def objects(db):
             "grid": {"pk": grid.pk},
             "evaluation": {"pk": evaluation.pk},
             "token": {"token": sharing.share_token(preview.pk)},
+            "slot": {"pk": slot.pk},
+            "label": {"pk": label.pk},
         },
-        "query": {"pair": {"a": preview.pk, "b": other.pk}},
+        "query": {
+            "pair": {"a": preview.pk, "b": other.pk},
+            "search": {"account": account.pk, "slot_id": "home"},
+            "label": {"account": account.pk, "kind": "variant", "id": "v-1"},
+        },
         "data": {
             "preview_form": {"account": account.pk, "slot_id": "home-hero"},
             "persona_form": {"name": "Posted persona", "identity_mode": "client_id"},
@@ -88,6 +115,13 @@ def objects(db):
             },
             "baseline": {"cell": preview.pk},
             "cql_form": {"account": account.pk, "query": "true"},
+            "catalog_form": {"account": account.pk, "slot_id": "posted-slot"},
+            "label_form": {
+                "account": account.pk,
+                "kind": "audience",
+                "target_id": "a-1",
+                "name": "Posted",
+            },
         },
     }
 
@@ -119,24 +153,23 @@ def test_each_role_may_open_what_its_permissions_allow(
 def test_only_marketers_and_admins_may_run_change_or_share(
     client_for, role_users, objects, role, name, key, data
 ):
-    counts = (
-        PreviewRequest.objects.count(),
-        Persona.objects.count(),
-        PreviewGrid.objects.count(),
-        CqlEvaluation.objects.count(),
-    )
+    def snapshot():
+        return (
+            PreviewRequest.objects.count(),
+            Persona.objects.count(),
+            PreviewGrid.objects.count(),
+            CqlEvaluation.objects.count(),
+            list(CatalogSlot.objects.values_list("pk", "slot_id", "description")),
+            list(Label.objects.values_list("pk", "name")),
+        )
+
+    counts = snapshot()
     response = client_for(role_users[role]).post(
         _url(name, key, objects), objects["data"].get(data, {})
     )
     if role == "support":
         assert response.status_code == 403
-        after = (
-            PreviewRequest.objects.count(),
-            Persona.objects.count(),
-            PreviewGrid.objects.count(),
-            CqlEvaluation.objects.count(),
-        )
-        assert after == counts
+        assert snapshot() == counts
     else:
         assert response.status_code in (200, 302), response.content.decode()[:500]
 
