@@ -30,15 +30,19 @@ def add_input_errors(form: forms.Form, error: VisitorInputError) -> None:
 
 def slot_picker(field: forms.Field) -> None:
     """Make a slot id field search the account's catalog as the user types (htmx asks
-    ``catalog_search`` with the form's account; the list shows under the field)."""
+    ``catalog_search`` with the form's account; the list shows under the field, and on
+    focus it lists the first slots). Without JavaScript the field is plain text and the
+    catalog page links each slot to the preview form."""
+    field.widget.attrs.pop("list", None)
     field.widget.attrs.update(
         {
-            "list": "slot-ids",
             "autocomplete": "off",
             "hx-get": reverse_lazy("previews:catalog_search"),
             "hx-trigger": "input changed delay:150ms, focus once",
             "hx-target": "next .slot-suggestions",
-            "hx-include": "closest form [name=account]",
+            "hx-swap": "outerHTML",
+            # Both forms' account field; the search is per account.
+            "hx-include": "#id_account",
             "hx-sync": "this:replace",
         }
     )

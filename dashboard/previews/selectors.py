@@ -50,20 +50,13 @@ def evaluate_accounts() -> QuerySet[ConnectedAccount]:
 
 
 def known_slot_ids(limit: int = 50) -> list[str]:
-    """Slot ids of the catalog (every account), then any previewed before that the
-    catalog lost; offered as choices on the forms without JavaScript."""
-    ids = list(
-        CatalogSlot.objects.order_by("slot_id").values_list("slot_id", flat=True).distinct()[:limit]
+    """Slot ids previewed before, most used first (the history's slot filter)."""
+    rows = (
+        PreviewRequest.objects.values("slot_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "slot_id")[:limit]
     )
-    if len(ids) < limit:
-        rows = (
-            PreviewRequest.objects.exclude(slot_id__in=ids)
-            .values("slot_id")
-            .annotate(n=Count("id"))
-            .order_by("-n", "slot_id")[: limit - len(ids)]
-        )
-        ids += [row["slot_id"] for row in rows]
-    return ids
+    return [row["slot_id"] for row in rows]
 
 
 # --- the slot catalog -------------------------------------------------------------------

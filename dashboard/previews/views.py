@@ -27,7 +27,6 @@ from .services import VisitorInputError
 def _form_context(form: PreviewForm | None) -> dict:
     return {
         "form": form,
-        "slot_ids": selectors.known_slot_ids(),
         "time_zones": _time_zones(),
     }
 
