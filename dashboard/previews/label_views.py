@@ -22,7 +22,7 @@ from .forms import LabelForm
 from .models import Label, LabelKind
 from .services import VisitorInputError
 from .services.labels import is_labelable_id
-from .templatetags.labels import label_key
+from .templatetags.labels import label_key, label_url
 
 
 def _form_ref(key: str) -> str:
@@ -40,6 +40,7 @@ def _badge_context(account_id: int, kind: str, target_id: str, *, request, oob=F
         "key": label_key(kind, target_id),
         "can_name": request.user.has_perm(perm("use_preview")),
         "oob": oob,
+        "label_url": label_url(),
     }
 
 

@@ -12,7 +12,10 @@ unnamed id (grid cells).
 
 from __future__ import annotations
 
+from functools import cache
+
 from django import template
+from django.urls import reverse
 
 from dashboard.core.roles import perm
 from dashboard.previews.selectors import LabelBook
@@ -27,6 +30,25 @@ def label_key(kind: str, target_id: str) -> str:
     return f"{kind}-{target_id}"
 
 
+@cache
+def label_url() -> str:
+    # The same for the whole process; a grid page shows dozens of ids.
+    return reverse("previews:label")
+
+
+def may_name_ids(request) -> bool:
+    """Whether the request's user may name ids, asked once per request (a page may
+    show a hundred ids; each has_perm walks every auth backend)."""
+    if request is None:
+        return False
+    cached = getattr(request, "_switchyard_may_name_ids", None)
+    if cached is None:
+        user = getattr(request, "user", None)
+        cached = bool(user is not None and user.has_perm(perm("use_preview")))
+        request._switchyard_may_name_ids = cached
+    return cached
+
+
 def _label(book, account_id, target_id):
     return book.get(account_id, target_id) if isinstance(book, LabelBook) else None
 
@@ -34,14 +56,11 @@ def _label(book, account_id, target_id):
 @register.inclusion_tag("previews/_label.html", takes_context=True)
 def id_label(context, book, account_id, kind, target_id, editable=True, compact=False):
     target_id = str(target_id or "")
-    request = context.get("request")
-    user = getattr(request, "user", None)
     can_name = bool(
         editable
-        and user is not None
-        and user.has_perm(perm("use_preview"))
         and account_id
         and is_labelable_id(target_id)
+        and may_name_ids(context.get("request"))
     )
     return {
         "label": _label(book, account_id, target_id),
@@ -51,6 +70,7 @@ def id_label(context, book, account_id, kind, target_id, editable=True, compact=
         "key": label_key(kind, target_id),
         "can_name": can_name,
         "compact": compact,
+        "label_url": label_url(),
     }
 
 
