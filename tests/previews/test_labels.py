@@ -95,6 +95,13 @@ def test_bad_labels_are_refused_with_a_sentence(db, croct, fields, field, fragme
     assert not Label.objects.exists()
 
 
+def test_only_accounts_that_preview_have_ids_to_name(db, demo_account):
+    octy = demo_account("octy")
+    with pytest.raises(VisitorInputError) as raised:
+        services.label_save(account=octy, kind="variant", target_id="v-1", name="B")
+    assert "does not preview slots" in raised.value.errors["account"]
+
+
 # --- naming in place --------------------------------------------------------------------
 def test_an_unknown_id_offers_name_this_and_the_save_renames_every_occurrence(
     db, served, marketer, client_for

@@ -15,6 +15,7 @@ from dashboard.accounts.audit import audit_action
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.previews.models import Label, LabelKind
 from dashboard.previews.visitors import VisitorInputError
+from integrations.provider import Capability
 
 MAX_LABEL_LENGTH = 80
 MAX_TARGET_ID_LENGTH = 120
@@ -72,6 +73,10 @@ def label_save(
     """Name ``target_id`` (or rename it); audited. Raises VisitorInputError and saves
     nothing on bad input."""
     fields = label_check(kind=kind, target_id=target_id, name=name)
+    if not account.provider_class.can(Capability.PREVIEW):
+        raise VisitorInputError(
+            {"account": f"{account.name} does not preview slots, so it serves no such ids"}
+        )
     for attempt in range(2):
         try:
             with transaction.atomic():
