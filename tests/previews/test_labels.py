@@ -157,6 +157,30 @@ def test_a_refused_name_comes_back_in_the_form_as_typed_with_the_reason(
     assert not Label.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Pro\x00upsell", "Null characters are not allowed."),
+        ("x" * 5000, "at most 200 characters"),
+    ],
+)
+def test_hostile_names_get_a_sentence_not_a_crash(db, served, marketer, client_for, name, reason):
+    response = client_for(marketer).post(
+        reverse("previews:label_save"),
+        {
+            "account": served.account_id,
+            "kind": "variant",
+            "target_id": served.result["variant_id"],
+            "name": name,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert reason in response.content.decode()
+    assert "HX-Retarget" in response
+    assert not Label.objects.exists()
+
+
 def test_without_htmx_a_save_goes_to_the_names_page_with_the_sentence(
     db, served, marketer, client_for
 ):
