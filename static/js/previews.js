@@ -54,4 +54,11 @@
     if (list) { list.innerHTML = ""; }
     field.focus();
   });
+  // A filter select that applies itself (the catalog's account).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("[data-submit-on-change]") && select.form) {
+      select.form.submit();
+    }
+  });
 })();

@@ -116,4 +116,13 @@ def test_a_marketer_picks_a_slot_from_the_catalog_names_the_variant_and_reads_it
     assert rows.count() == 2  # the preview and the grid's Brazil cell
     assert {rows.nth(i).inner_text() for i in range(rows.count())} == {name}
     screenshot(page, "catalog-history-with-names")
+
+    # 6. The catalog now says what home-hero served last, and when.
+    page.get_by_role("link", name="Slot catalog").click()
+    row = page.locator("[data-testid=catalog-slot][data-slot=home-hero]")
+    assert "home-hero@2" in row.inner_text()
+    assert "Seen in a preview" in row.inner_text()
+    row.locator("summary").click()
+    assert "_component" in row.locator("[data-testid=last-content]").inner_text()
+    screenshot(page, "catalog-page")
     assert problems == [], "\n".join(problems)
