@@ -376,7 +376,7 @@ class CatalogSlotForm(forms.Form):
 class LabelForm(forms.Form):
     """Name one id; the service checks it (label_check)."""
 
-    account = forms.IntegerField(widget=forms.HiddenInput)
+    account = forms.CharField(widget=forms.HiddenInput, max_length=20)
     kind = forms.CharField(widget=forms.HiddenInput, max_length=12)
     target_id = forms.CharField(widget=forms.HiddenInput, max_length=200)
     name = forms.CharField(label="Name", max_length=200, required=False)

@@ -87,9 +87,14 @@ def label_save(request: HttpRequest) -> HttpResponse:
     reason. Without htmx: back to where the form was, with the sentence."""
     form = LabelForm(request.POST)
     form.is_valid()
-    data = {k: form.cleaned_data.get(k) or "" for k in ("account", "kind", "target_id", "name")}
-    account = get_object_or_404(ConnectedAccount, pk=data["account"] or 0)
-    errors: list[str] = [f"{field}: {'; '.join(e)}" for field, e in form.errors.items()]
+    data = {k: form.cleaned_data.get(k) or "" for k in ("kind", "target_id", "name")}
+    # parse_id, not the form's integer: an id beyond any row is a 404, not an overflow.
+    account = get_object_or_404(
+        ConnectedAccount, pk=parse_id(str(request.POST.get("account", ""))) or 0
+    )
+    errors: list[str] = [
+        f"{field}: {'; '.join(e)}" for field, e in form.errors.items() if field != "account"
+    ]
     saved = None
     if not errors:
         try:

@@ -210,6 +210,17 @@ def test_support_sees_names_but_cannot_name(db, served, support, client_for):
     assert "rename</button>" not in html
 
 
+def test_an_account_id_beyond_any_row_is_not_found(db, croct, marketer, client_for):
+    for account in (str(2**70), "-1", "1e3", ""):
+        response = client_for(marketer).post(
+            reverse("previews:label_save"),
+            {"account": account, "kind": "variant", "target_id": "v-1", "name": "B"},
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 404, account
+    assert not Label.objects.exists()
+
+
 def test_the_label_fragment_refuses_what_is_not_an_id(db, croct, marketer, client_for):
     client = client_for(marketer)
     for query in (
