@@ -22,7 +22,7 @@ from .forms import LabelForm
 from .models import Label, LabelKind
 from .services import VisitorInputError
 from .services.labels import is_labelable_id
-from .templatetags.labels import label_key, label_url
+from .templatetags.labels import badge_html, label_key
 
 
 def _form_ref(key: str) -> str:
@@ -30,18 +30,16 @@ def _form_ref(key: str) -> str:
     return "label-form-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def _badge_context(account_id: int, kind: str, target_id: str, *, request, oob=False) -> dict:
+def _badge(account_id: int, kind: str, target_id: str, *, request, oob=False) -> str:
     label = Label.objects.filter(account_id=account_id, kind=kind, target_id=target_id).first()
-    return {
-        "label": label,
-        "account_id": account_id,
-        "kind": kind,
-        "target_id": target_id,
-        "key": label_key(kind, target_id),
-        "can_name": request.user.has_perm(perm("use_preview")),
-        "oob": oob,
-        "label_url": label_url(),
-    }
+    return badge_html(
+        label=label,
+        account_id=account_id,
+        kind=kind,
+        target_id=target_id,
+        can_name=request.user.has_perm(perm("use_preview")),
+        oob=oob,
+    )
 
 
 def _form_context(account_id: int, kind: str, target_id: str, *, name="", errors=()) -> dict:
@@ -72,11 +70,7 @@ def label_fragment(request: HttpRequest) -> HttpResponse:
         label = Label.objects.filter(account_id=account_id, kind=kind, target_id=target_id).first()
         context = _form_context(account_id, kind, target_id, name=label.name if label else "")
         return render(request, "previews/_label_form.html", context)
-    return render(
-        request,
-        "previews/_label.html",
-        _badge_context(account_id, kind, target_id, request=request),
-    )
+    return HttpResponse(_badge(account_id, kind, target_id, request=request))
 
 
 @require_POST
@@ -128,11 +122,7 @@ def label_save(request: HttpRequest) -> HttpResponse:
         # The form stays where it is, with what was typed and why it was refused.
         return reswap(retarget(response, f"#{context['form_ref']}"), "outerHTML")
     label = saved.label
-    badge = render_to_string(
-        "previews/_label.html",
-        _badge_context(account.pk, label.kind, label.target_id, request=request, oob=True),
-        request,
-    )
+    badge = _badge(account.pk, label.kind, label.target_id, request=request, oob=True)
     sentence = render_to_string(
         "previews/_label_status.html", {"sentence": saved.sentence}, request
     )
