@@ -300,3 +300,37 @@ def test_the_names_page_lists_renames_and_removes(db, croct, marketer, client_fo
     response = client.post(reverse("previews:label_delete", args=[saved.label.pk]), follow=True)
     assert "Removed the name ‘Brazil shoppers’" in response.content.decode()
     assert not Label.objects.exists()
+
+
+def test_the_tags_a_share_page_uses_show_names_without_naming(db, served, rf, marketer):
+    from django.template import Context, Template
+
+    variant = served.result["variant_id"]
+    services.label_save(account=served.account, kind="variant", target_id=variant, name="B")
+    experience = served.result["experience_id"]
+    request = rf.get("/")
+    request.user = marketer  # may name ids, but a share page passes editable=False
+    html = Template(
+        "{% load labels %}"
+        '{% id_label book account "variant" variant editable=False %}|'
+        '{% id_label book account "experience" experience editable=False %}|'
+        "{% label_text book account variant %}|{% label_text book account experience %}"
+    ).render(
+        Context(
+            {
+                "request": request,
+                "book": selectors.labels_for(
+                    served.account_id, selectors.result_ids(served.result)
+                ),
+                "account": served.account_id,
+                "variant": variant,
+                "experience": experience,
+            }
+        )
+    )
+    named, unnamed, text, raw = html.split("|")
+    assert 'data-testid="label-name">B</abbr>' in named
+    assert "rename" not in named
+    assert experience in unnamed
+    assert "name this" not in unnamed
+    assert (text, raw) == ("B", experience)
