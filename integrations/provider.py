@@ -318,3 +318,13 @@ class Provider:
 
         sandbox = importlib.import_module(cls.sandbox_module)
         return dict(sandbox.DEMO_SETTINGS), dict(sandbox.DEMO_SECRETS)
+
+    @classmethod
+    def sandbox_demo_slots(cls) -> list[dict[str, Any]]:
+        """The content slots this provider's emulator serves (``slot_id``,
+        ``description``, ``versions``, ``locales``, ``component``, ``content``), for a
+        demo catalog; [] for a provider without slots."""
+        import importlib
+
+        sandbox = importlib.import_module(cls.sandbox_module)
+        return list(sandbox.demo_slots()) if hasattr(sandbox, "demo_slots") else []

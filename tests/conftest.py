@@ -342,11 +342,14 @@ def page(browser, live_server, transactional_db):
     context.close()
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, **options) -> Path:
+    """A full-page PNG under the artifacts; ``options`` go to Playwright's screenshot
+    (``caret="initial"`` before an htmx swap of form fields: hiding the caret leaves
+    ``style=""`` on every input, which htmx's settle then copies, a CSP violation)."""
     folder = ARTIFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, **options)
     return path
 
 

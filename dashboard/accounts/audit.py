@@ -30,6 +30,14 @@ ACTIONS: dict[str, str] = {
     "rollback": "Rolled back",
     "revoke": "Revoked key",
     "discard": "Discarded key",
+    # previews: the slot catalog and the names of experience/variant ids
+    "catalog_seed": "Seeded the demo slot catalog",
+    "catalog_add": "Added a slot to the catalog",
+    "catalog_edit": "Edited a catalog slot",
+    "catalog_remove": "Removed a slot from the catalog",
+    "label_name": "Named an id",
+    "label_rename": "Renamed an id",
+    "label_remove": "Removed an id's name",
 }
 
 

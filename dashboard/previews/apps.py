@@ -15,9 +15,14 @@ class PreviewsConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from dashboard.accounts.audit import ACTIONS
-        from dashboard.previews.models import PublicShareLink
+        from dashboard.previews.models import CatalogSlot, Label, PublicShareLink
         from dashboard.previews.services.public_links import PUBLIC_LINK_ACTIONS
         from dashboard.previews.services.runs import previews_sweep
+
+        auditlog.register(Label)
+        # What staff write; what previews see (versions, last content) changes on every
+        # run and is not worth an audit row each time.
+        auditlog.register(CatalogSlot, include_fields=["slot_id", "description"])
 
         register_subject("preview", "previews:detail")
         register_subject("cql_evaluation", "previews:cql_result")

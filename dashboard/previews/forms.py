@@ -8,6 +8,7 @@ through :func:`add_input_errors`.
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse_lazy
 
 from dashboard.core.params import parse_id
 
@@ -25,6 +26,26 @@ def add_input_errors(form: forms.Form, error: VisitorInputError) -> None:
     for key, message in error.errors.items():
         name = FIELD_ALIASES.get(key, key)
         form.add_error(name if name in form.fields else None, message)
+
+
+def slot_picker(field: forms.Field) -> None:
+    """Make a slot id field search the account's catalog as the user types (htmx asks
+    ``catalog_search`` with the form's account; the list shows under the field, and on
+    focus it lists the first slots). Without JavaScript the field is plain text and the
+    catalog page links each slot to the preview form."""
+    field.widget.attrs.pop("list", None)
+    field.widget.attrs.update(
+        {
+            "autocomplete": "off",
+            "hx-get": reverse_lazy("previews:catalog_search"),
+            "hx-trigger": "input changed delay:150ms, focus once",
+            "hx-target": "next .slot-suggestions",
+            "hx-swap": "outerHTML",
+            # Both forms' account field; the search is per account.
+            "hx-include": "#id_account",
+            "hx-sync": "this:replace",
+        }
+    )
 
 
 def _text(label: str, help_text: str = "", **attrs) -> forms.CharField:
@@ -165,6 +186,10 @@ class PreviewForm(VisitorFields):
 
     field_order = ["account", "slot_id", "version", "locale", "include_schema", "preview_token"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        slot_picker(self.fields["slot_id"])
+
     # The service's own checks, run here too so their errors show with every other one.
     def clean_slot_id(self):
         return self._checked("slot_id", check_slot_id)
@@ -300,6 +325,10 @@ class GridForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "en, pt-br"}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        slot_picker(self.fields["slot_id"])
+
     def locale_list(self) -> list[str]:
         raw = self.cleaned_data.get("locales", "")
         return [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
@@ -351,3 +380,24 @@ class PublicLinkForm(forms.Form):
         self.fields["days"].initial = 7 if 7 in choices else choices[-1]
         pick = "Pick how long the link works from the list."
         self.fields["days"].error_messages.update(invalid_choice=pick, required=pick)
+
+
+class CatalogSlotForm(forms.Form):
+    """A staff entry of the slot catalog; the service checks it (catalog_slot_check)."""
+
+    account = forms.ModelChoiceField(queryset=selectors.preview_accounts(), empty_label=None)
+    slot_id = forms.CharField(label="Slot id", max_length=120)
+    description = forms.CharField(
+        label="Description", required=False, max_length=200, help_text="What the slot is for."
+    )
+    versions = _text("Known versions", "Comma-separated, e.g. 1.0, 2.0.", placeholder="1.0, 2.0")
+    locales = _text("Locales", "Comma-separated, e.g. en, pt-br.", placeholder="en, pt-br")
+
+
+class LabelForm(forms.Form):
+    """Name one id; the service checks it (label_check)."""
+
+    account = forms.CharField(widget=forms.HiddenInput, max_length=20)
+    kind = forms.CharField(widget=forms.HiddenInput, max_length=12)
+    target_id = forms.CharField(widget=forms.HiddenInput, max_length=200)
+    name = forms.CharField(label="Name", max_length=200, required=False)

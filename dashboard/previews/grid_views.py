@@ -54,7 +54,6 @@ def grid_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "can_use": can_use,
             "grids": selectors.recent_grids(),
-            "slot_ids": selectors.known_slot_ids(),
             "has_personas": selectors.personas().exists(),
         },
         status=422 if request.method == "POST" else 200,
@@ -92,6 +91,7 @@ def grid_context(grid: PreviewGrid) -> dict:
     return {
         "grid": grid,
         "rows": rows,
+        "id_labels": selectors.labels_for_previews(cells),
         "baseline": baseline,
         "done": done,
         "total": len(cells),

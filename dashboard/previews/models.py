@@ -13,6 +13,8 @@ from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
 
+from dashboard.accounts.audit import additional_data
+
 
 class IdentityMode(models.TextChoices):
     RANDOM = "random", "A new visitor (a fresh client id each run)"
@@ -342,3 +344,109 @@ class PublicShareOpen(models.Model):
 
     def __str__(self) -> str:
         return f"open of public link {self.link_id} at {self.opened_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SlotSource(models.TextChoices):
+    PREVIEW = "preview", "Seen in a preview"
+    EXPORT = "export", "Seen in an export"
+    STAFF = "staff", "Added by staff"
+    DEMO = "demo", "The sandbox's demo catalog"
+
+
+class CatalogSlot(models.Model):
+    """One slot of an account's catalog: what the console has seen of it (previews,
+    exports) and what staff wrote about it. Croct's content API has no slot listing, so
+    this is the only place a marketer can pick a slot from."""
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="catalog_slots"
+    )
+    slot_id = models.CharField(max_length=120)
+    description = models.CharField(max_length=200, blank=True)
+    # Known versions ("1.0", "2") and locales ("en", "pt-br"), each list short and sorted.
+    versions = models.JSONField(default=list, blank=True)
+    locales = models.JSONField(default=list, blank=True)
+    # The ``_component`` of the last content seen ("home-hero@2"), "" when it had none.
+    component = models.CharField(max_length=200, blank=True)
+    # Bounded by services.catalog.MAX_CONTENT_BYTES: a larger answer keeps only a note.
+    last_content = models.JSONField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_source = models.CharField(max_length=10, choices=SlotSource.choices, blank=True)
+    # How the slot entered the catalog.
+    added_source = models.CharField(max_length=10, choices=SlotSource.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["slot_id"]
+        # The unique index on (account, slot_id) is also what the search and the
+        # keyset pages walk.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "slot_id"], name="previews_catalogslot_account_slot"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.slot_id
+
+    def get_additional_data(self) -> dict:
+        return additional_data(account_id=self.account_id, account_name=self.account.name)
+
+
+class LabelKind(models.TextChoices):
+    EXPERIENCE = "experience", "Experience"
+    AUDIENCE = "audience", "Audience"
+    EXPERIMENT = "experiment", "Experiment"
+    VARIANT = "variant", "Variant"
+
+
+class Label(models.Model):
+    """A name staff gave an experience, audience, experiment or variant id of one
+    account (Croct's content API returns ids only)."""
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="labels"
+    )
+    kind = models.CharField(max_length=12, choices=LabelKind.choices)
+    target_id = models.CharField(max_length=120)
+    name = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["kind", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "target_id"], name="previews_label_account_kind_id"
+            )
+        ]
+        # labels_for looks names up by id within an account, whatever the kind.
+        indexes = [models.Index(fields=["account", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target_id}: {self.name}"
+
+    def get_additional_data(self) -> dict:
+        return additional_data(account_id=self.account_id, account_name=self.account.name)

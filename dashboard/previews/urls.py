@@ -1,6 +1,14 @@
 from django.urls import path
 
-from dashboard.previews import cql_views, grid_views, persona_views, public_views, views
+from dashboard.previews import (
+    catalog_views,
+    cql_views,
+    grid_views,
+    label_views,
+    persona_views,
+    public_views,
+    views,
+)
 
 app_name = "previews"
 urlpatterns = [
@@ -29,6 +37,15 @@ urlpatterns = [
     path("grids/<int:pk>/", grid_views.grid_detail, name="grid"),
     path("grids/<int:pk>/cells/", grid_views.grid_cells, name="grid_cells"),
     path("grids/<int:pk>/baseline/", grid_views.grid_baseline, name="grid_baseline"),
+    path("catalog/", catalog_views.catalog, name="catalog"),
+    path("catalog/search/", catalog_views.catalog_search, name="catalog_search"),
+    path("catalog/new/", catalog_views.catalog_edit, name="catalog_new"),
+    path("catalog/<int:pk>/edit/", catalog_views.catalog_edit, name="catalog_edit"),
+    path("catalog/<int:pk>/delete/", catalog_views.catalog_delete, name="catalog_delete"),
+    path("labels/", label_views.label_list, name="labels"),
+    path("labels/one/", label_views.label_fragment, name="label"),
+    path("labels/save/", label_views.label_save, name="label_save"),
+    path("labels/<int:pk>/delete/", label_views.label_delete, name="label_delete"),
     path("cql/", cql_views.playground, name="cql"),
     path("cql/run/", cql_views.playground_run, name="cql_run"),
     path("cql/<int:pk>/", cql_views.playground_result, name="cql_result"),

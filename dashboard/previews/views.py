@@ -29,7 +29,6 @@ from .services import VisitorInputError
 def _form_context(form: PreviewForm | None) -> dict:
     return {
         "form": form,
-        "slot_ids": selectors.known_slot_ids(),
         "time_zones": _time_zones(),
     }
 
@@ -40,11 +39,14 @@ def _time_zones() -> list[str]:
     return sorted(zoneinfo.available_timezones())
 
 
-def preview_context(preview: PreviewRequest, request: HttpRequest) -> dict:
+def preview_context(preview: PreviewRequest, request: HttpRequest, *, also_labelled=()) -> dict:
+    """What the result fragment needs; ``also_labelled`` are other previews on the same
+    page whose ids need their names too (the latest previews, what was served)."""
     return {
         "preview": preview,
         "tree": rendering.content_tree(preview.result),
         "can_use": request.user.has_perm(perm("use_preview")),
+        "id_labels": selectors.labels_for_previews([preview, *also_labelled]),
     }
 
 
@@ -58,6 +60,7 @@ def index(request: HttpRequest) -> HttpResponse:
     if request.GET.get("slot"):
         initial["slot_id"] = request.GET["slot"][:120]
     form = PreviewForm(initial=initial) if can_use else None
+    recent = list(selectors.preview_history()[:8])
     return render(
         request,
         "previews/index.html",
@@ -65,7 +68,8 @@ def index(request: HttpRequest) -> HttpResponse:
             **_form_context(form),
             "can_use": can_use,
             "has_accounts": selectors.preview_accounts().exists(),
-            "recent": selectors.preview_history()[:8],
+            "recent": recent,
+            "id_labels": selectors.labels_for_previews(recent),
         },
     )
 
@@ -93,9 +97,11 @@ def preview_submit(request: HttpRequest) -> HttpResponse:
     if preview is not None and not request.htmx:
         return redirect("previews:detail", pk=preview.pk)
     context = {**_form_context(form), "can_use": True}
+    recent = list(selectors.preview_history()[:8])
     if preview is not None:
-        context.update(preview_context(preview, request))
-    context["recent"] = selectors.preview_history()[:8]
+        context.update(preview_context(preview, request, also_labelled=recent))
+    context["recent"] = recent
+    context.setdefault("id_labels", selectors.labels_for_previews(recent))
     if request.htmx:
         # 200 even for errors: htmx swaps only 2xx answers, and the errors are the answer.
         # A new preview also refreshes the "Latest previews" list (out of band).
@@ -120,7 +126,7 @@ def _detail_context(preview: PreviewRequest, request: HttpRequest) -> dict:
     served = preview.rerun_of
     latest = preview.reruns.order_by("-created_at", "-id").first()
     return {
-        **preview_context(preview, request),
+        **preview_context(preview, request, also_labelled=[served]),
         **public_links_context(preview, request),
         "served": served,
         "served_tree": rendering.content_tree(served.result) if served else None,
@@ -138,7 +144,12 @@ def preview_result(request: HttpRequest, pk: int) -> HttpResponse:
     if preview.is_done and _polled_from_index(request):
         # On the preview page, the finished result also refreshes "Latest previews".
         template = "previews/index.html#finished"
-        context.update(recent=selectors.preview_history()[:8], oob=True)
+        recent = list(selectors.preview_history()[:8])
+        context.update(
+            recent=recent,
+            oob=True,
+            id_labels=selectors.labels_for_previews([preview, *recent]),
+        )
     return render_polled(request, template, context, done=preview.is_done)
 
 
@@ -211,11 +222,13 @@ def history(request: HttpRequest) -> HttpResponse:
     persona_id = parse_id(request.GET.get("persona", ""))
     account_id = parse_id(request.GET.get("account", ""))
     rows = selectors.preview_history(slot_id=slot_id, persona_id=persona_id, account_id=account_id)
+    page = list(rows[: selectors.HISTORY_PAGE_SIZE])
     return render(
         request,
         "previews/history.html",
         {
-            "rows": rows[: selectors.HISTORY_PAGE_SIZE],
+            "rows": page,
+            "id_labels": selectors.labels_for_previews(page),
             "slot": slot_id,
             "persona_id": persona_id,
             "account_id": account_id,
@@ -266,6 +279,7 @@ def preview_diff(request: HttpRequest) -> HttpResponse:
             "left": left,
             "right": right,
             "rows": rows,
+            "id_labels": selectors.labels_for_previews([left, right]),
             "changed": sum(1 for r in rows if r.change != "same"),
         },
     )

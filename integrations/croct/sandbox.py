@@ -532,6 +532,29 @@ def _preview_claims(token: Any) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
+def demo_slots(seed: int = 7) -> list[dict[str, Any]]:
+    """The slots this emulator serves, as a console's demo catalog lists them: id, a
+    description (the schema's title), versions, locales, the latest version's
+    ``_component`` and its default-locale content (what a visitor outside every
+    audience is served)."""
+    slots = []
+    for slot in build_catalog(seed).slots.values():
+        latest = slot.versions[-1]
+        locales = sorted({locale for v in slot.versions for locale in v.content})
+        content = dict(latest.content.get(slot.default_locale) or {})
+        slots.append(
+            {
+                "slot_id": slot.slot_id,
+                "description": str(latest.schema.get("title") or ""),
+                "versions": [v.version for v in slot.versions],
+                "locales": locales,
+                "component": latest.component or "",
+                "content": {"_component": latest.component, **content},
+            }
+        )
+    return slots
+
+
 def create_app(seed: int = 7, **options: Any) -> CroctSandbox:
     """Options: export_event_count (5000), export_user_count (250), export_anchor_ms."""
     return CroctSandbox(seed=seed, **options)

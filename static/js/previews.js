@@ -42,4 +42,23 @@
       while (picks.length > 2) { picks.shift().checked = false; }
     }
   });
+  // A catalog suggestion fills the slot id field it was found for.
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest && event.target.closest("[data-pick-slot]");
+    if (!pick) { return; }
+    var list = pick.closest(".slot-suggestions");
+    var form = pick.closest("form");
+    var field = form && form.querySelector("[name=slot_id]");
+    if (!field) { return; }
+    field.value = pick.getAttribute("data-pick-slot");
+    if (list) { list.innerHTML = ""; }
+    field.focus();
+  });
+  // A filter select that applies itself (the catalog's account).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("[data-submit-on-change]") && select.form) {
+      select.form.submit();
+    }
+  });
 })();

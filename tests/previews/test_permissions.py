@@ -1,4 +1,5 @@
-"""Role x URL for every preview page: marketers and admins use it all, support reads.
+"""Role x URL for every preview page: marketers and admins use it all, support reads
+(the slot catalog and the names of ids included).
 
 Anonymous visitors are sent to log in; POSTs that run, change or share need
 ``use_preview`` (support gets 403 and nothing is written). Public share links (#20) are
@@ -16,7 +17,9 @@ from django.utils import timezone
 
 from dashboard.previews import sharing
 from dashboard.previews.models import (
+    CatalogSlot,
     CqlEvaluation,
+    Label,
     Persona,
     PreviewGrid,
     PreviewRequest,
@@ -42,6 +45,12 @@ GET_MATRIX = [
     ("previews:grid_cells", "grid", "", READ),
     ("previews:cql", None, "", READ),
     ("previews:cql_result", "evaluation", "", READ),
+    ("previews:catalog", None, "", READ),
+    ("previews:catalog_search", None, "search", READ),
+    ("previews:catalog_new", None, "", USE),
+    ("previews:catalog_edit", "slot", "", USE),
+    ("previews:labels", None, "", READ),
+    ("previews:label", None, "label", READ),
 ]
 
 # POSTs: (url name, kwargs key, data key) — support is refused, the others succeed.
@@ -55,6 +64,11 @@ POST_MATRIX = [
     ("previews:grids", None, "grid_form"),
     ("previews:grid_baseline", "grid", "baseline"),
     ("previews:cql_run", None, "cql_form"),
+    ("previews:catalog_new", None, "catalog_form"),
+    ("previews:catalog_edit", "slot", "catalog_form"),
+    ("previews:catalog_delete", "slot", None),
+    ("previews:label_save", None, "label_form"),
+    ("previews:label_delete", "label", None),
 ]
 
 # POSTs that publish a preview outside the company: preview users only (support reads).
@@ -91,6 +105,8 @@ def objects(db):
     link = PublicShareLink.objects.create(
         preview=preview, expires_at=timezone.now() + timedelta(days=1)
     )
+    slot = CatalogSlot.objects.create(account=account, slot_id="home-hero", added_source="staff")
+    label = Label.objects.create(account=account, kind="variant", target_id="v-1", name="B")
     return {
         "kwargs": {
             "preview": {"pk": preview.pk},
@@ -100,8 +116,14 @@ def objects(db):
             "token": {"token": sharing.share_token(preview.pk)},
             "public_link": {"pk": preview.pk, "link_pk": link.pk},
             "public_token": {"token": sharing.public_token(link.pk)},
+            "slot": {"pk": slot.pk},
+            "label": {"pk": label.pk},
         },
-        "query": {"pair": {"a": preview.pk, "b": other.pk}},
+        "query": {
+            "pair": {"a": preview.pk, "b": other.pk},
+            "search": {"account": account.pk, "slot_id": "home"},
+            "label": {"account": account.pk, "kind": "variant", "id": "v-1"},
+        },
         "data": {
             "preview_form": {"account": account.pk, "slot_id": "home-hero"},
             "persona_form": {"name": "Posted persona", "identity_mode": "client_id"},
@@ -114,6 +136,13 @@ def objects(db):
             "baseline": {"cell": preview.pk},
             "cql_form": {"account": account.pk, "query": "true"},
             "public_link_form": {"days": 7},
+            "catalog_form": {"account": account.pk, "slot_id": "posted-slot"},
+            "label_form": {
+                "account": account.pk,
+                "kind": "audience",
+                "target_id": "a-1",
+                "name": "Posted",
+            },
         },
     }
 
@@ -145,24 +174,23 @@ def test_each_role_may_open_what_its_permissions_allow(
 def test_only_marketers_and_admins_may_run_change_or_share(
     client_for, role_users, objects, role, name, key, data
 ):
-    counts = (
-        PreviewRequest.objects.count(),
-        Persona.objects.count(),
-        PreviewGrid.objects.count(),
-        CqlEvaluation.objects.count(),
-    )
+    def snapshot():
+        return (
+            PreviewRequest.objects.count(),
+            Persona.objects.count(),
+            PreviewGrid.objects.count(),
+            CqlEvaluation.objects.count(),
+            list(CatalogSlot.objects.values_list("pk", "slot_id", "description")),
+            list(Label.objects.values_list("pk", "name")),
+        )
+
+    counts = snapshot()
     response = client_for(role_users[role]).post(
         _url(name, key, objects), objects["data"].get(data, {})
     )
     if role == "support":
         assert response.status_code == 403
-        after = (
-            PreviewRequest.objects.count(),
-            Persona.objects.count(),
-            PreviewGrid.objects.count(),
-            CqlEvaluation.objects.count(),
-        )
-        assert after == counts
+        assert snapshot() == counts
     else:
         assert response.status_code in (200, 302), response.content.decode()[:500]
 

@@ -46,7 +46,9 @@ def world(db, demo_account, admin):
     from dashboard.events.outbox import event_queue
     from dashboard.previews import sharing
     from dashboard.previews.models import (
+        CatalogSlot,
         CqlEvaluation,
+        Label,
         Persona,
         PreviewGrid,
         PreviewRequest,
@@ -93,6 +95,10 @@ def world(db, demo_account, admin):
     public_link = PublicShareLink.objects.create(
         preview=preview, expires_at=timezone.now() + timedelta(days=1)
     )
+    catalog_slot = CatalogSlot.objects.create(
+        account=croct, slot_id="home-hero", added_source="staff"
+    )
+    label = Label.objects.create(account=croct, kind="variant", target_id="v-world", name="B")
 
     event = event_queue(account=ca, payload=ca_event(user="caid-x"), dispatch=False)
     OutboundEvent.objects.filter(pk=event.pk).update(status=EventStatus.FAILED)
@@ -130,6 +136,8 @@ def world(db, demo_account, admin):
         group=group,
         call=call,
         persona=persona,
+        catalog_slot=catalog_slot,
+        label=label,
         grid=grid,
         other_grid=other_grid,
         preview=preview,
@@ -179,6 +187,9 @@ def url_kwargs(name: str, w) -> dict:
             "grid_cells": w.grid.pk,
             "grid_baseline": w.grid.pk,
             "cql_result": w.evaluation.pk,
+            "catalog_edit": w.catalog_slot.pk,
+            "catalog_delete": w.catalog_slot.pk,
+            "label_delete": w.label.pk,
         }
         if view == "shared":
             return {"token": w.token}

@@ -57,6 +57,10 @@ OBJECT_URLS = [
     ("get", "previews:grid_cells", ALL),
     ("post", "previews:grid_baseline", PREVIEW),
     ("get", "previews:cql_result", ALL),
+    ("get", "previews:catalog_edit", PREVIEW),
+    ("post", "previews:catalog_edit", PREVIEW),
+    ("post", "previews:catalog_delete", PREVIEW),
+    ("post", "previews:label_delete", PREVIEW),
     ("get", "events:detail", ALL),
     ("get", "events:replay_detail", ALL),
     ("post", "events:replay_cancel", PREVIEW),  # send_events (or the replay's owner)
@@ -87,7 +91,14 @@ def _snapshot():
     from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
     from dashboard.calls.models import ErrorGroup
     from dashboard.events.models import Replay
-    from dashboard.previews.models import Persona, PreviewGrid, PreviewRequest, PublicShareLink
+    from dashboard.previews.models import (
+        CatalogSlot,
+        Label,
+        Persona,
+        PreviewGrid,
+        PreviewRequest,
+        PublicShareLink,
+    )
     from dashboard.profiles.models import ExportJob, SyncJob
     from tests.security.conftest import team_snapshot
 
@@ -101,6 +112,8 @@ def _snapshot():
         PreviewRequest.objects.count(),
         list(PreviewGrid.objects.order_by("id").values_list("id", "baseline_id")),
         list(PublicShareLink.objects.order_by("id").values_list("id", "revoked_at")),
+        list(CatalogSlot.objects.order_by("id").values_list("id", "slot_id", "description")),
+        list(Label.objects.order_by("id").values_list("id", "name")),
         list(SyncJob.objects.order_by("id").values_list("id", "status")),
         list(ExportJob.objects.order_by("id").values_list("id", "status")),
         team_snapshot(),

@@ -7,6 +7,8 @@
 - ``cql``      CQL evaluations
 - ``runs``     the work-row pattern: claim, attempt cap, the sweeper
 - ``public_links`` links that open without a login: create, revoke, open
+- ``catalog``  the slot catalog: slots seen, seeded and added by staff
+- ``labels``   names for experience, audience, experiment and variant ids
 
 The names callers use are re-exported here (``services.preview_create``).
 Tasks import these modules; these modules never import tasks (they enqueue by
@@ -15,9 +17,17 @@ task name through ``dashboard.core.queueing``).
 
 from dashboard.previews.visitors import VisitorInputError
 
+from .catalog import (
+    catalog_record_export,
+    catalog_record_preview,
+    catalog_seed,
+    catalog_slot_remove,
+    catalog_slot_save,
+)
 from .checks import Visitor, visitor_for
 from .cql import MAX_QUERY_LENGTH, evaluation_create, evaluation_run
 from .grids import grid_create, grid_set_baseline
+from .labels import LabelSaved, label_remove, label_save
 from .personas import persona_delete, persona_save
 from .previews import preview_create, preview_rerun, preview_run
 from .public_links import (
@@ -33,13 +43,21 @@ __all__ = [
     "MAX_ATTEMPTS",
     "MAX_QUERY_LENGTH",
     "PublicLinkRefused",
+    "LabelSaved",
     "Visitor",
     "VisitorInputError",
+    "catalog_record_export",
+    "catalog_record_preview",
+    "catalog_seed",
+    "catalog_slot_remove",
+    "catalog_slot_save",
     "evaluation_create",
     "evaluation_run",
     "expiry_day_choices",
     "grid_create",
     "grid_set_baseline",
+    "label_remove",
+    "label_save",
     "persona_delete",
     "persona_save",
     "preview_create",

@@ -27,6 +27,7 @@ from integrations.errors import PayloadError, ProviderError
 from integrations.http import Redactor
 from integrations.provider import Capability
 
+from .catalog import catalog_record_seen_quietly
 from .checks import Visitor, check_account, check_preview_token, check_slot_id
 from .runs import claim_run, configuration_problem
 
@@ -177,6 +178,7 @@ def preview_run(*, preview_id: int) -> PreviewRequest:
 
     Idempotent: a preview that is running or finished is returned as it is. Provider
     failures (a suspension included) are stored as the row's problem, never raised.
+    A served slot is recorded in the account's slot catalog.
     """
     preview = claim_run(PreviewRequest, preview_id)
     if preview is None:
@@ -217,4 +219,6 @@ def preview_run(*, preview_id: int) -> PreviewRequest:
             update_fields=["client_id", "duration_ms", "result", "problem", "status", "finished_at"]
         )
     )
+    # After the preview's own row: the slot catalog learns what this slot serves.
+    catalog_record_seen_quietly(preview=preview)
     return preview

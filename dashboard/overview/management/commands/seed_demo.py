@@ -1,4 +1,5 @@
-"""Demo users (one per role), one sandbox account per provider and demo personas.
+"""Demo users (one per role), one sandbox account per provider, demo personas and the
+slot catalog of each sandbox that serves slots.
 
 It lives in the overview app because it knows every feature (docs/architecture.md).
 
@@ -21,7 +22,8 @@ from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import account_connect
 from dashboard.core.roles import ROLES, sync_roles
 from dashboard.previews.models import Persona
-from dashboard.previews.services import persona_save
+from dashboard.previews.services import catalog_seed, persona_save
+from integrations.provider import Capability
 from integrations.registry import all_providers
 
 DEMO_PERSONAS = (
@@ -50,22 +52,25 @@ class Command(BaseCommand):
         for provider in all_providers():
             name = f"{provider.label} (sandbox)"
             url = f"{base_url.rstrip('/')}/sandbox/{provider.key}"
-            existing = ConnectedAccount.objects.filter(name=name).first()
-            if existing:
+            account = ConnectedAccount.objects.filter(name=name).first()
+            if account:
                 # The port may differ from the last run.
-                if existing.base_url != url:
-                    existing.base_url = url
-                    existing.save(update_fields=["base_url"])
-                continue
-            demo_settings, demo_secrets = provider.sandbox_demo_credentials()
-            account_connect(
-                provider=provider.key,
-                name=name,
-                base_url=url,
-                settings=demo_settings,
-                secrets=demo_secrets,
-                is_demo=True,
-            )
+                if account.base_url != url:
+                    account.base_url = url
+                    account.save(update_fields=["base_url"])
+            else:
+                demo_settings, demo_secrets = provider.sandbox_demo_credentials()
+                account = account_connect(
+                    provider=provider.key,
+                    name=name,
+                    base_url=url,
+                    settings=demo_settings,
+                    secrets=demo_secrets,
+                    is_demo=True,
+                )
+            if provider.can(Capability.PREVIEW):
+                # The slots the emulator serves, so a fresh console has some to pick.
+                catalog_seed(account=account, slots=provider.sandbox_demo_slots())
         self._seed_personas()
         totp_secret, recovery_code = self._enrol_demo_admin(passwords)
         self.stdout.write("Demo users (username / password):")

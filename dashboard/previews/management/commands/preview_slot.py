@@ -1,4 +1,5 @@
 """``manage.py preview_slot ACCOUNT SLOT``: what a visitor is served, from the shell.
+``manage.py preview_slot ACCOUNT --list [--json]`` prints the account's slot catalog.
 
 Runs the same service as the preview page, in-process (no worker needed), and stores
 the preview like any other. Exit status: 0 served, 1 provider error, 2 invalid input
@@ -13,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.previews import services, visitors
-from dashboard.previews.models import IdentityMode, Persona, RunStatus
+from dashboard.previews.models import CatalogSlot, IdentityMode, Persona, RunStatus
 from dashboard.previews.services import VisitorInputError
 
 EXIT_PROVIDER_ERROR = 1
@@ -32,7 +33,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("account", help="The connected account's name or id.")
-        parser.add_argument("slot", help="The slot id, e.g. home-hero.")
+        parser.add_argument("slot", nargs="?", default="", help="The slot id, e.g. home-hero.")
+        parser.add_argument(
+            "--list", action="store_true", help="Print the account's slot catalog instead."
+        )
         parser.add_argument("--locale", default="", help="en, pt-BR, … or 'default'.")
         parser.add_argument("--version", dest="slot_version", default="", help="1 or 1.2.")
         parser.add_argument(
@@ -49,6 +53,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print JSON.")
 
     def handle(self, *args, **options):
+        if options["list"]:
+            self._list(options)
+            return
+        if not options["slot"]:
+            raise CommandError(
+                "give a slot id (or --list to see the catalog)", returncode=EXIT_INVALID
+            )
         try:
             preview = self._create(options)
         except VisitorInputError as exc:
@@ -74,13 +85,51 @@ class Command(BaseCommand):
             returncode=EXIT_PROVIDER_ERROR,
         )
 
-    def _create(self, options):
-        name = options["account"]
+    def _account(self, name: str) -> ConnectedAccount:
         account = ConnectedAccount.objects.filter(name=name).first()
         if account is None and name.isdigit():
             account = ConnectedAccount.objects.filter(pk=int(name)).first()
         if account is None:
             raise VisitorInputError({"account": f"no account named {name!r}"})
+        return account
+
+    def _list(self, options) -> None:
+        try:
+            account = self._account(options["account"])
+        except VisitorInputError as exc:
+            raise CommandError(exc.errors["account"], returncode=EXIT_INVALID) from None
+        slots = list(CatalogSlot.objects.filter(account=account).order_by("slot_id"))
+        if options["json"]:
+            data = [
+                {
+                    "slot_id": slot.slot_id,
+                    "description": slot.description,
+                    "versions": slot.versions,
+                    "locales": slot.locales,
+                    "component": slot.component or None,
+                    "last_content": slot.last_content,
+                    "last_seen_at": slot.last_seen_at.isoformat() if slot.last_seen_at else None,
+                    "last_seen_source": slot.last_seen_source or None,
+                    "added_source": slot.added_source,
+                }
+                for slot in slots
+            ]
+            self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False))
+            return
+        if not slots:
+            self.stdout.write(f"{account.name}'s catalog is empty: preview a slot to add it.")
+            return
+        width = max(len(slot.slot_id) for slot in slots)
+        for slot in slots:
+            seen = slot.last_seen_at.strftime("%Y-%m-%d %H:%M") if slot.last_seen_at else "never"
+            self.stdout.write(
+                f"{slot.slot_id:<{width}}  {slot.component or 'no component'}"
+                f"  v{', '.join(slot.versions) or '?'}  [{', '.join(slot.locales)}]"
+                f"  seen {seen}" + (f"  — {slot.description}" if slot.description else "")
+            )
+
+    def _create(self, options):
+        account = self._account(options["account"])
         persona = None
         if options["persona"]:
             persona = Persona.objects.filter(name__iexact=options["persona"]).first()
