@@ -378,3 +378,22 @@ def test_a_link_to_a_deleted_preview_is_not_found(client_for, marketer, preview)
     response = Client().get(path)
     assert response.status_code == 404
     assert "This link is not valid." in response.content.decode()
+
+
+def test_the_public_page_shows_the_names_staff_gave_the_served_ids(
+    client, client_for, marketer, preview
+):
+    """#20: labels show on share pages too; an unnamed id stays an id."""
+    from dashboard.previews.models import Label
+
+    Label.objects.create(
+        account=preview.account, kind="variant", target_id=VARIANT, name="B: free shipping"
+    )
+    _, _, path = create_link(client_for(marketer), preview)
+    html = client.get(path).content.decode()
+    variant = html.split('data-testid="variant">', 1)[1].split("</dd>", 1)[0]
+    assert "B: free shipping" in variant
+    assert VARIANT not in variant
+    experience = html.split('data-testid="experience">', 1)[1].split("</dd>", 1)[0]
+    assert EXPERIENCE in experience
+    assert PRIVATE["account"] not in html

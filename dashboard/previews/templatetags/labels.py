@@ -149,3 +149,10 @@ def id_label(context, book, account_id, kind, target_id, editable=True, compact=
 def label_text(book, account_id, target_id) -> str:
     label = _label(book, account_id, str(target_id or ""))
     return label.name if label else str(target_id or "")
+
+
+@register.filter
+def name_of(names: dict | None, target_id) -> str:
+    """The name in ``names`` (id -> name) for ``target_id``, "" when it has none: the
+    public share page gets names only, never the account they belong to."""
+    return (names or {}).get(str(target_id or ""), "")
