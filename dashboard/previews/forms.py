@@ -60,6 +60,17 @@ def _text(label: str, help_text: str = "", **attrs) -> forms.CharField:
 class VisitorFields(forms.Form):
     """The ad-hoc visitor: context parts and identity."""
 
+    @property
+    def adhoc_in_use(self) -> bool:
+        """Whether the submitted form carries ad-hoc values: the section stays open after
+        a run so what was sent stays in sight (#16 defect 10)."""
+        if not self.is_bound:
+            return False
+        names = [n for n in VisitorFields.base_fields if n != "identity_mode"]
+        typed = any(str(self.data.get(n, "")).strip() for n in names)
+        identity = self.data.get("identity_mode", IdentityMode.RANDOM)
+        return typed or identity not in ("", IdentityMode.RANDOM)
+
     time_zone = _text("Time zone", "An IANA name such as America/Sao_Paulo.", list="time-zones")
     page_url = _text("Page URL", placeholder="https://example.com/pricing")
     page_title = _text("Page title")

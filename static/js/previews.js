@@ -61,4 +61,14 @@
       select.form.submit();
     }
   });
+  // After a preview is submitted the result may sit beside or below a long form: bring
+  // its top into view when it is off screen (#16 defect 10).
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var result = document.getElementById("preview-result");
+    if (!result || !event.detail.target || event.detail.target.id !== "workbench") { return; }
+    var box = result.getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight - 80) {
+      result.scrollIntoView({ block: "start", behavior: "auto" });
+    }
+  });
 })();

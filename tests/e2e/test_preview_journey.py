@@ -153,3 +153,28 @@ def test_a_failed_poll_is_retried_and_the_grid_still_fills_in(
 
     assert len(failed) == 1
     assert page.locator("[data-testid=cell][data-status=done]").count() == 2
+
+
+def test_an_ad_hoc_run_keeps_what_was_sent_open_and_the_result_in_view(
+    page, marketer, demo_account, celery_worker
+):
+    """#16 defect 10: the ad-hoc section used to collapse after a run, hiding what was
+    sent, and the result could land out of view beside the long form."""
+    demo_account("croct", name="Croct shop")
+    browser_login(page, marketer.username)
+    page.set_viewport_size({"width": 1400, "height": 800})
+    page.goto("/preview/")
+    page.fill("#id_slot_id", "home-hero")
+    page.click("[data-testid=adhoc] summary")
+    page.fill("#id_attributes", "plan=pro")
+    page.fill("#id_time_zone", "America/Sao_Paulo")
+    page.click("[data-testid=run-preview]")
+    result = page.locator("#preview-result [data-testid=preview-result][data-status=done]")
+    result.wait_for()
+
+    assert page.locator("[data-testid=adhoc]").get_attribute("open") is not None
+    assert page.locator("#id_attributes").input_value() == "plan=pro"
+    assert page.locator("#id_time_zone").input_value() == "America/Sao_Paulo"
+    top = page.evaluate("document.getElementById('preview-result').getBoundingClientRect().top")
+    assert 0 <= top < 800, top
+    screenshot(page, "previews-adhoc-kept-open")
