@@ -261,6 +261,21 @@ def _release_waiting(request: LookupRequest) -> None:
         )
 
 
+def lookup_result_retry(*, result: LookupResult) -> bool:
+    """Queue a failed result again, with a fresh count of attempts. ``False`` when it
+    is no longer failed (another click, or the sweeper, got there first)."""
+    retried = claim(
+        LookupResult.objects.filter(pk=result.pk, status=ResultStatus.FAILED),
+        status=ResultStatus.PENDING,
+        problem=None,
+        finished_at=None,
+        attempts=0,
+    )
+    if retried:
+        enqueue_on_commit(LOOKUP_TASK, result.pk)
+    return retried
+
+
 def lookup_is_done(request: LookupRequest) -> bool:
     return not request.results.filter(status__in=OPEN_STATUSES).exists()
 
