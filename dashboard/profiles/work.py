@@ -33,8 +33,6 @@ from integrations.provider import Capability, SettingsError
 PROFILE_WORK_TASK = "profiles.profile_work"
 # Claims of one row (a worker dying on it each time) before it is given up.
 PROFILE_WORK_MAX_ATTEMPTS = 5
-# Input errors about the call as a whole, not about a field the person typed.
-NOT_A_FIELD = ("account", "profile")
 
 
 def _start(**fields: Any) -> ProfileWork:
@@ -123,12 +121,11 @@ def profile_work_run(*, work_id: int, retrying: bool = False) -> ProfileWork:
                 work, WorkStatus.FAILED, problem=problem, field_errors=_refused_fields(work, exc)
             )
         except ProfileInputError as exc:
-            if work.kind == WorkKind.FETCH or exc.field in NOT_A_FIELD:
+            if work.kind == WorkKind.FETCH or exc.field == "account":
                 return _finish(work, WorkStatus.FAILED, problem=_not_called(work, exc.message))
-            field = "name" if exc.field == "name" else "value"
-            if work.kind == WorkKind.BROWSE:
-                field = "__all__"
-            return _finish(work, WorkStatus.FAILED, field_errors={field: exc.message})
+            return _finish(
+                work, WorkStatus.FAILED, field_errors={_form_field(work, exc.field): exc.message}
+            )
         except (NoActiveCredential, SettingsError) as exc:
             return _finish(work, WorkStatus.FAILED, problem=_not_called(work, str(exc)))
     return _finish(work, WorkStatus.DONE, outcome=outcome, field_errors=field_errors)
@@ -149,6 +146,16 @@ def _finish(
     work.finished_at = timezone.now()
     work.save(update_fields=["status", "outcome", "problem", "field_errors", "finished_at"])
     return work
+
+
+def _form_field(work: ProfileWork, field: str) -> str:
+    """The form field an input error belongs beside ("__all__": the form as a whole,
+    e.g. a profile the provider no longer has)."""
+    if work.kind == WorkKind.EDIT and field in ("name", "value"):
+        return field
+    if work.kind == WorkKind.EDIT and field not in ("profile", "cursor", "filters"):
+        return "value"  # a provider's name for the value (data.email, tags…)
+    return "__all__"
 
 
 def _not_called(work: ProfileWork, sentence: str) -> dict[str, Any]:
