@@ -144,6 +144,11 @@ def _profile_context(request, account, profile_id: str, *, work=None) -> dict:
     }
 
 
+def _not_called(exc: services.ProfileInputError) -> dict:
+    # A disabled account (or one without a key) is not called: say so.
+    return {"kind": "configuration", "title": "Not called", "detail": exc.message}
+
+
 def _render_parts(request, template: str, main: str, oob: tuple[str, ...], context) -> HttpResponse:
     """The ``main`` partial, then each of ``oob`` marked for an out-of-band swap: every
     panel the action changed is re-rendered by its response."""
@@ -167,8 +172,10 @@ def profile_detail(request: HttpRequest, account_pk: int, profile_id: str) -> Ht
             context["arriving"] = work.profile_fetch_start(
                 account=account, profile_id=profile_id, actor=request.user
             )
-        except services.ProfileInputError:
-            raise Http404("This account holds no profiles") from None
+        except services.ProfileInputError as exc:
+            if not account.provider_class.can(Capability.PROFILE_LOOKUP):
+                raise Http404("This account holds no profiles") from None
+            context["problem"] = _not_called(exc)
     # After a form post without JavaScript: the action's row, still arriving or done.
     shown = text_param(request.GET.get("work"), 20)
     if shown.isdigit():
@@ -200,8 +207,13 @@ def profile_refresh(request: HttpRequest, account_pk: int, profile_id: str) -> H
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     try:
         row = work.profile_fetch_start(account=account, profile_id=profile_id, actor=request.user)
-    except services.ProfileInputError:
-        raise Http404("This account holds no profiles") from None
+    except services.ProfileInputError as exc:
+        if not account.provider_class.can(Capability.PROFILE_LOOKUP):
+            raise Http404("This account holds no profiles") from None
+        if not request.htmx:
+            return redirect("profiles:profile", account_pk=account.pk, profile_id=profile_id)
+        context = {"account": account, "profile_id": profile_id, "problem": _not_called(exc)}
+        return render(request, "profiles/profile.html#status", context)
     if not request.htmx:
         url = reverse("profiles:profile", args=[account.pk, profile_id])
         return redirect(f"{url}?work={row.pk}")
@@ -340,7 +352,7 @@ def browse(request: HttpRequest, account_pk: int) -> HttpResponse:
         except services.ProfileInputError as exc:
             if exc.field == "account" or not form.is_bound:
                 # Not about a filter (a disabled account, say): a sentence, not a field.
-                problem = {"kind": "configuration", "title": "Not called", "detail": exc.message}
+                problem = _not_called(exc)
             else:
                 form.add_error(None, exc.message)
     context = _browse_context(request, account, row)

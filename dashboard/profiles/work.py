@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from dashboard.accounts.models import ConnectedAccount
-from dashboard.accounts.services import NoActiveCredential
+from dashboard.accounts.services import NoActiveCredential, provider_client
 from dashboard.calls.context import call_context, new_correlation_id
 from dashboard.core.queueing import attempts_left, claim, enqueue_on_commit
 from dashboard.profiles import services
@@ -33,6 +33,15 @@ from integrations.provider import Capability, SettingsError
 PROFILE_WORK_TASK = "profiles.profile_work"
 # Claims of one row (a worker dying on it each time) before it is given up.
 PROFILE_WORK_MAX_ATTEMPTS = 5
+
+
+def _refuse_uncallable(account: ConnectedAccount) -> None:
+    """A disabled account, or one without a key, is never called: said at once, with
+    nothing queued (building the client opens no connection)."""
+    try:
+        provider_client(account)
+    except NoActiveCredential as exc:
+        raise ProfileInputError("account", str(exc)) from None
 
 
 def _start(**fields: Any) -> ProfileWork:
@@ -53,6 +62,7 @@ def profile_fetch_start(*, account: ConnectedAccount, profile_id: str, actor=Non
     adapter = adapter_for(account)
     if adapter is None or not account.provider_class.can(Capability.PROFILE_LOOKUP):
         raise ProfileInputError("account", "this provider holds no profiles")
+    _refuse_uncallable(account)
     return _start(kind=WorkKind.FETCH, account=account, profile_id=profile_id, actor=actor)
 
 
@@ -64,6 +74,7 @@ def profile_edit_start(
     adapter = adapter_for(account)
     if adapter is None or not account.provider_class.can(Capability.PROFILE_WRITE):
         raise ProfileInputError("account", f"{account.provider_label} profiles are read-only")
+    _refuse_uncallable(account)
     return _start(
         kind=WorkKind.EDIT,
         account=account,
@@ -86,6 +97,7 @@ def browse_start(
         cleaned = adapter.clean_filters(filters or {})
     except PayloadError as exc:
         raise ProfileInputError(exc.field, exc.message) from None
+    _refuse_uncallable(account)
     return _start(
         kind=WorkKind.BROWSE, account=account, cursor=cursor, filters=cleaned, actor=actor
     )

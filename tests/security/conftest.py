@@ -46,7 +46,13 @@ def world(db, demo_account, admin):
     from dashboard.previews import sharing
     from dashboard.previews.models import CqlEvaluation, Persona, PreviewGrid, PreviewRequest
     from dashboard.profiles.cache import cache_upsert
-    from dashboard.profiles.models import ExportJob, LookupRequest, SyncJob
+    from dashboard.profiles.models import (
+        ExportJob,
+        LookupRequest,
+        LookupResult,
+        ProfileWork,
+        SyncJob,
+    )
     from dashboard.team.services import staff_invite
     from tests.calls.conftest import croct_problem, record
     from tests.conftest import enrol_totp, make_user
@@ -94,6 +100,14 @@ def world(db, demo_account, admin):
         profiles=[{"profile_id": "profile_cached", "name": "Ada", "email": "ada@example.com"}],
         fetched_at=timezone.now(),
     )
+    lookup_result = LookupResult.objects.create(request=lookup, account=octy, status="failed")
+    # The work rows a profile page polls (#16): one of each kind, already answered.
+    profile_work = {
+        kind: ProfileWork.objects.create(
+            kind=kind, account=octy, profile_id="profile_cached", status="done", outcome={}
+        )
+        for kind in ("fetch", "edit", "browse")
+    }
     sync = SyncJob.objects.create(account=octy, status="failed")
     export = ExportJob.objects.create(
         account=croct, kind="events", start_ms=0, end_ms=1, status="failed", file_name="x.jsonl"
@@ -129,6 +143,8 @@ def world(db, demo_account, admin):
         event=event,
         replay=replay,
         lookup=lookup,
+        lookup_result=lookup_result,
+        profile_work=profile_work,
         sync=sync,
         export=export,
         profile_id="profile_cached",
@@ -182,6 +198,17 @@ def url_kwargs(name: str, w) -> dict:
             return {"account_pk": w.octy.pk}
         if view == "lookup":
             return {"pk": w.lookup.pk}
+        if view == "lookup_retry":
+            return {"pk": w.lookup_result.pk}
+        work_kind = {
+            "profile_arrival": "fetch",
+            "profile_status": "fetch",
+            "profile_calls": "fetch",
+            "profile_edit_result": "edit",
+            "browse_result": "browse",
+        }
+        if view in work_kind:
+            return {"pk": w.profile_work[work_kind[view]].pk}
         if view == "sync_job":
             return {"pk": w.sync.pk}
         if view == "sync_control":
