@@ -53,6 +53,10 @@ def objects(db, demo_account):
     }
 
 
+# What _urls reverses URLs from (other files hand it stand-ins with these keys).
+OBJECT_KEYS = ("octy", "lookup", "result", "sync", "export", "fetch", "edit", "browse")
+
+
 def _urls(o):
     octy = o["octy"].pk
     return [

@@ -28,7 +28,7 @@ def matrix_post_names() -> set[str]:
     names |= {row[0] for row in previews.POST_MATRIX}
     names |= {row[0] for row in team.POST_MATRIX}
     names |= {row[1] for row in events.matrix(1, 1) if row[0] == "post"}
-    fake = {key: SimpleNamespace(pk=1) for key in ("octy", "lookup", "sync", "export")}
+    fake = {key: SimpleNamespace(pk=1) for key in profiles.OBJECT_KEYS}
     names |= {resolve(url).view_name for method, url, _ in profiles._urls(fake) if method == "post"}
     return names
 

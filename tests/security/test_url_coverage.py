@@ -71,8 +71,7 @@ def _profiles() -> set[str]:
     from tests.profiles import test_permissions as m
 
     # _urls(objects) reverses real URLs from model instances; any pk will do.
-    keys = ("octy", "lookup", "result", "sync", "export", "fetch", "edit", "browse")
-    fake = {key: SimpleNamespace(pk=1) for key in keys}
+    fake = {key: SimpleNamespace(pk=1) for key in m.OBJECT_KEYS}
     return {resolve(url).view_name for _, url, _ in m._urls(fake)}
 
 
