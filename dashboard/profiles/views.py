@@ -144,6 +144,17 @@ def _profile_context(request, account, profile_id: str, *, work=None) -> dict:
     }
 
 
+def _named_profile(profile_id: str) -> str:
+    """``profile_id`` as the work row stores it; an id no provider issues (a NUL, which
+    PostgreSQL refuses in text, or longer than any id) names no profile: 404."""
+    if (
+        "\x00" in profile_id
+        or len(profile_id) > ProfileWork._meta.get_field("profile_id").max_length
+    ):
+        raise Http404("No such profile")
+    return profile_id
+
+
 def _not_called(exc: services.ProfileInputError) -> dict:
     # A disabled account (or one without a key) is not called: say so.
     return {"kind": "configuration", "title": "Not called", "detail": exc.message}
@@ -165,6 +176,7 @@ def _profile_work(request, pk: int, kind: str) -> ProfileWork:
 @require_GET
 @permission_required(perm("lookup_profiles"), raise_exception=True)
 def profile_detail(request: HttpRequest, account_pk: int, profile_id: str) -> HttpResponse:
+    profile_id = _named_profile(profile_id)
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     context = _profile_context(request, account, profile_id)
     if context["cached"] is None:
@@ -204,6 +216,7 @@ def profile_arrival(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(perm("lookup_profiles"), raise_exception=True)
 def profile_refresh(request: HttpRequest, account_pk: int, profile_id: str) -> HttpResponse:
+    profile_id = _named_profile(profile_id)
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     try:
         row = work.profile_fetch_start(account=account, profile_id=profile_id, actor=request.user)
@@ -258,6 +271,7 @@ def _edit_form(row: ProfileWork) -> AttributeForm:
 @require_POST
 @permission_required(perm("edit_profiles"), raise_exception=True)
 def profile_edit(request: HttpRequest, account_pk: int, profile_id: str) -> HttpResponse:
+    profile_id = _named_profile(profile_id)
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     form = AttributeForm(request.POST)
     row = None

@@ -254,3 +254,18 @@ def test_a_failed_card_says_what_to_do_and_offers_a_retry(
     again = client.get(reverse("profiles:lookup", args=[lookup.pk])).content.decode()
     assert 'data-status="found"' in _card(again, "altcraft")
     assert CachedProfile.objects.filter(email="ada@example.com").exists()
+
+
+@pytest.mark.parametrize("garbled", ["nul\x00id", "x" * 101])
+def test_a_profile_id_no_provider_issues_is_not_found_and_queues_nothing(
+    garbled, demo_account, support, client_for
+):
+    from dashboard.profiles.models import ProfileWork
+
+    octy = demo_account("octy")
+    client = client_for(support)
+    for method, name in (("get", "profile"), ("post", "profile_refresh"), ("post", "profile_edit")):
+        url = reverse(f"profiles:{name}", args=[octy.pk, garbled])
+        response = getattr(client, method)(url, {"name": "plan", "value": "pro"})
+        assert response.status_code == 404, name
+    assert not ProfileWork.objects.exists()
