@@ -269,3 +269,30 @@ def test_a_profile_id_no_provider_issues_is_not_found_and_queues_nothing(
         response = getattr(client, method)(url, {"name": "plan", "value": "pro"})
         assert response.status_code == 404, name
     assert not ProfileWork.objects.exists()
+
+
+def test_a_retried_card_releases_the_cards_that_waited_for_its_key(
+    demo_account, support, client_for, sandbox
+):
+    from dashboard.profiles.services import lookup_result_run
+
+    altcraft = demo_account("altcraft", name="Altcraft CRM")
+    octy = demo_account("octy", name="Octy EU")
+    sandbox["altcraft"].app.faults.add(Fault(kind="rate_limit", retry_after=3))
+    client = client_for(support)
+    lookup, html = _lookup_page(client, support, "ada@example.com")
+    assert 'data-status="failed"' in _card(html, "altcraft")
+    assert 'data-status="not_found"' in _card(html, "octy")  # no key came to link by
+
+    sandbox["altcraft"].app.faults.replace([])
+    failed = LookupResult.objects.get(request=lookup, account=altcraft)
+    client.post(reverse("profiles:lookup_retry", args=[failed.pk]), headers=HTMX)
+    lookup_result_run(result_id=failed.pk)
+    # Released by the retried card's key; run here as the worker would.
+    waiting = LookupResult.objects.get(request=lookup, account=octy)
+    lookup_result_run(result_id=waiting.pk)
+
+    page = client.get(reverse("profiles:lookup", args=[lookup.pk])).content.decode()
+    assert 'data-status="found"' in _card(page, "altcraft")
+    assert 'data-status="found"' in _card(page, "octy")
+    assert "linked from Altcraft CRM" in _card(page, "octy")
