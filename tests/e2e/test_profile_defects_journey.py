@@ -18,7 +18,7 @@ def _fast_password_hashing(settings):
 
 def _watch_console(page) -> list[str]:
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text + str(m.location)) if m.type == "error" else None)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     return problems
 
 
@@ -90,7 +90,8 @@ def test_defect_6_a_save_re_renders_the_attributes_and_the_calls(
 
     _save(page, "plan", "enterprise")
 
-    page.wait_for_selector("[data-testid=attributes] tr[data-attribute='profile_data.plan']:has-text('enterprise')")
+    plan = "[data-testid=attributes] tr[data-attribute='profile_data.plan']"
+    page.wait_for_selector(f"{plan}:has-text('enterprise')")
     page.wait_for_selector("[data-testid=calls][data-awaited=false]")
     assert "octy.profiles.update" in page.locator("[data-testid=calls]").inner_text()
     assert "Saved" in page.locator("[data-testid=edit-ok]").inner_text()
