@@ -434,11 +434,19 @@ def cache_list(request: HttpRequest) -> HttpResponse:
 def sync_start(request: HttpRequest, account_pk: int) -> HttpResponse:
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     form = _filter_form(account, request.POST)
-    filters = form.filters() if form.is_valid() else {}
     try:
-        job = sync.sync_start(account=account, filters=filters, actor=request.user)
+        if not form.is_valid():
+            # A filter refused must not quietly become a sync of every profile.
+            said = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+            raise jobs.JobInputError("filters", said)
+        job = sync.sync_start(account=account, filters=form.filters(), actor=request.user)
     except jobs.JobInputError as exc:
-        messages.error(request, f"Cannot sync: {exc}")
+        if request.htmx:
+            # Said where the job would have appeared; a flash message would wait for
+            # the next full page and greet the person after a later success.
+            context = {"account": account, "sync_refused": exc.message}
+            return render(request, "profiles/browse.html#sync_refused", context)
+        messages.error(request, f"Cannot sync: {exc.message}")
         return redirect("profiles:browse", account_pk=account.pk)
     if request.htmx:
         return render(request, "profiles/browse.html#job", {"job": job})

@@ -141,3 +141,19 @@ def test_the_sweeper_requeues_work_left_behind(demo_account, settings):
     assert counts == {"sync": 1, "export": 0, "lookup": 1, "profile_work": 1}
     assert ProfileWork.objects.get(pk=page_work.pk).status == "pending"
     assert SyncJob.objects.get(pk=job.pk).status == "pending"
+
+
+def test_a_refused_sync_is_said_in_place_without_a_flash_message(demo_account, support, client_for):
+    octy = demo_account("octy")
+    client = client_for(support)
+
+    refused = client.post(
+        reverse("profiles:sync_start", args=[octy.pk]),
+        {"churn_prob": "nonsense"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert 'data-testid="sync-refused"' in refused.content.decode()
+    assert not SyncJob.objects.exists()
+    page = client.get(reverse("profiles:browse", args=[octy.pk])).content.decode()
+    assert 'class="messages"' not in page
