@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.core.params import text_param
@@ -445,11 +445,15 @@ def sync_start(request: HttpRequest, account_pk: int) -> HttpResponse:
             # Said where the job would have appeared; a flash message would wait for
             # the next full page and greet the person after a later success.
             context = {"account": account, "sync_refused": exc.message}
-            return render(request, "profiles/browse.html#sync_refused", context)
+            response = render(request, "profiles/browse.html#sync_refused", context)
+            return reswap(retarget(response, "#sync-refused"), "outerHTML")
         messages.error(request, f"Cannot sync: {exc.message}")
         return redirect("profiles:browse", account_pk=account.pk)
     if request.htmx:
-        return render(request, "profiles/browse.html#job", {"job": job})
+        # The job, and (out of band) an empty slot where an earlier refusal was said.
+        html = render_to_string("profiles/browse.html#job", {"job": job}, request=request)
+        html += render_to_string("profiles/browse.html#sync_refused", {"oob": True})
+        return HttpResponse(html)
     return redirect("profiles:browse", account_pk=account.pk)
 
 
