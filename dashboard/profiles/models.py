@@ -236,6 +236,69 @@ class ExportJob(BackgroundJob):
         return max(0, min(99, int(done)))
 
 
+class WorkKind(models.TextChoices):
+    FETCH = "fetch", "Fetch the profile"
+    EDIT = "edit", "Set an attribute"
+    BROWSE = "browse", "List a page"
+
+
+class WorkStatus(models.TextChoices):
+    PENDING = "pending", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ProfileWork(models.Model):
+    """One provider call a profile page needs (fetch, set an attribute, list a page),
+    run by a task so no web request waits on the provider.
+
+    ``outcome`` is what the page shows once done: ``{"found"}`` for a fetch, the
+    adapter's write outcome for an edit, ``{"profiles", "next_cursor"}`` for a page.
+    ``field_errors`` maps a form field to the sentence the provider (or its rules)
+    refused it with; ``problem`` is a failure that is not about one field.
+    ``correlation_id`` tags the ApiCalls the task makes, so the page can tell when the
+    call log has caught up with them.
+    """
+
+    kind = models.CharField(max_length=20, choices=WorkKind.choices)
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="+"
+    )
+    profile_id = models.CharField(max_length=100, blank=True)
+    attribute = models.CharField(max_length=100, blank=True)
+    value = models.TextField(blank=True)
+    cursor = models.CharField(max_length=4000, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=WorkStatus.choices, default=WorkStatus.PENDING)
+    outcome = models.JSONField(null=True, blank=True)
+    field_errors = models.JSONField(default=dict, blank=True)
+    problem = models.JSONField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    # Times a task claimed this row; capped (services.PROFILE_WORK_MAX_ATTEMPTS).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="profile_work_open")]
+
+    def __str__(self) -> str:
+        return f"profile work {self.pk}: {self.kind} ({self.status})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (WorkStatus.DONE, WorkStatus.FAILED)
+
+
 class AccessAction(models.TextChoices):
     SEARCH = "search", "Searched"
     VIEW = "view", "Viewed profile"

@@ -14,16 +14,19 @@ from django.utils import timezone
 from dashboard.calls.models import ApiCall
 from dashboard.core.roles import perm
 from dashboard.profiles import normalize
+from dashboard.profiles.cache import cache_lookup_ids
 from dashboard.profiles.models import (
     CachedProfile,
     ExportJob,
     LookupRequest,
     LookupResult,
     ProfileAccess,
+    ProfileWork,
     ResultStatus,
     SyncJob,
 )
 from dashboard.profiles.query import adapter_for, profile_providers
+from integrations import errors
 from integrations.profiles import ProfilesAdapter
 from integrations.provider import Capability
 
@@ -69,12 +72,66 @@ class ResultView:
     stale: bool
     # What the provider suggests when several profiles matched.
     advice: list[str] = field(default_factory=list)
+    # What was searched, always with its value ("email ada@example.com").
+    searched: str = ""
+    # Several matched: the ones the local cache knows (masked as needed).
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    # A failed card: one sentence to act on, and how long the provider asked to wait.
+    failure: dict[str, Any] | None = None
+
+
+# A failed card's sentence per problem kind: what happened and what to do about it.
+FAILURE_SENTENCES = {
+    errors.RATE_LIMITED: "{account} is refusing requests for now: too many were sent.",
+    errors.AUTH: "{account} refused the console's key. Check the account's key (or rotate "
+    "it) on the account page, then retry.",
+    errors.TIMEOUT: "{account} did not answer in time. Retry in a moment.",
+    errors.UNAVAILABLE: "{account} is unavailable right now. Retry in a moment.",
+    errors.TRANSPORT: "The console could not reach {account}. Check the account's base URL, "
+    "then retry.",
+    errors.QUOTA: "{account}'s quota is used up. Retry once it resets.",
+    errors.SUSPENDED: "{account} suspended this application: nothing is answered until the "
+    "account is reactivated.",
+}
+
+
+def _failure(result: LookupResult) -> dict[str, Any]:
+    problem = result.problem or {}
+    kind = problem.get("kind") or errors.UNKNOWN
+    account = result.account.name
+    sentence = FAILURE_SENTENCES.get(kind, "{account} could not answer this look-up.")
+    status = problem.get("status")
+    code = str(problem.get("provider_code") or "")
+    detail = str(problem.get("detail") or "")
+    return {
+        "title": errors.KIND_LABELS.get(kind, errors.KIND_LABELS[errors.UNKNOWN]),
+        "sentence": sentence.format(account=account),
+        "status": status,
+        # A provider code that only repeats the HTTP status says nothing new.
+        "code": "" if code == str(status) else code,
+        "detail": detail,
+        "retry_after": problem.get("retry_after"),
+    }
+
+
+def _searched(lookup: LookupRequest, result: LookupResult, query_shown: str) -> str:
+    if result.linked_key:
+        return result.matching
+    return f"{lookup.get_kind_display().lower()} {query_shown}"
+
+
+def _candidates(lookup: LookupRequest, result: LookupResult, show: bool) -> list[dict]:
+    """The profiles an ambiguous search matched, as far as the local cache knows them."""
+    ids = cache_lookup_ids(account=result.account, field=lookup.kind, value=lookup.query)
+    rows = CachedProfile.objects.filter(account=result.account, profile_id__in=ids)
+    return [r.data if show else normalize.masked(r.data) for r in rows[:20]]
 
 
 def lookup_view(*, lookup: LookupRequest, user) -> dict[str, Any]:
     """Everything the look-up page shows: per-account results (masked as needed), the
     merged field table and whether anything is still running."""
     show = can_see_contacts(user)
+    shown = lookup.query if show else normalize.mask_query(lookup.kind, lookup.query)
     now = timezone.now()
     rows: list[ResultView] = []
     merged = {name: MergedField(name) for name in normalize.MERGED_FIELDS}
@@ -82,10 +139,14 @@ def lookup_view(*, lookup: LookupRequest, user) -> dict[str, Any]:
     for result in results:
         profiles = [p if show else normalize.masked(p) for p in result.profiles]
         stale = result.status == ResultStatus.FOUND and is_stale(result.fetched_at, now)
-        advice = []
-        if result.status == ResultStatus.AMBIGUOUS and adapter_for(result.account) is not None:
-            advice = adapter_for(result.account).advice_when_ambiguous(lookup.kind)
-        rows.append(ResultView(result, profiles, stale, advice))
+        view = ResultView(result, profiles, stale, searched=_searched(lookup, result, shown))
+        if result.status == ResultStatus.AMBIGUOUS:
+            if adapter_for(result.account) is not None:
+                view.advice = adapter_for(result.account).advice_when_ambiguous(lookup.kind)
+            view.candidates = _candidates(lookup, result, show)
+        elif result.status == ResultStatus.FAILED:
+            view.failure = _failure(result)
+        rows.append(view)
         for profile in profiles:
             for name in normalize.MERGED_FIELDS:
                 merged[name].sources.append(
@@ -102,7 +163,7 @@ def lookup_view(*, lookup: LookupRequest, user) -> dict[str, Any]:
     found = [r for r in rows if r.result.status == ResultStatus.FOUND]
     return {
         "lookup": lookup,
-        "query_shown": lookup.query if show else normalize.mask_query(lookup.kind, lookup.query),
+        "query_shown": shown,
         "rows": rows,
         "merged": [m for m in merged.values() if m.sources] if found else [],
         "conflicts": [m.name for m in merged.values() if m.conflict],
@@ -151,6 +212,25 @@ def calls_for_customer(keys: list[str], *, limit: int = 50) -> list[ApiCall]:
             "account"
         )[:limit]
     )
+
+
+def calls_recorded(work: ProfileWork) -> bool:
+    """Whether the call log holds the calls ``work``'s task made (or it made none
+    that could be recorded: a row refused before any call, or long finished)."""
+    if not work.is_done or not work.correlation_id:
+        return work.is_done
+    if (work.problem or {}).get("kind") == errors.CONFIGURATION:
+        return True  # refused before calling
+    if work.finished_at and timezone.now() - work.finished_at > timedelta(seconds=30):
+        return True
+    return ApiCall.objects.filter(correlation_id=work.correlation_id).exists()
+
+
+def cached_total(*, account_id: int | None = None) -> int:
+    rows = CachedProfile.objects.all()
+    if account_id:
+        rows = rows.filter(account_id=account_id)
+    return rows.count()
 
 
 def sync_jobs(*, account_id: int | None = None, limit: int = 10) -> list[SyncJob]:

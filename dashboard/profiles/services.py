@@ -37,6 +37,8 @@ from integrations.profiles import NotSupported, Refused
 from integrations.provider import Capability, SettingsError
 
 LOOKUP_TASK = "profiles.lookup"
+WAITING_NOTE = "Waits for another provider to find a key this one can look up."
+NO_LINK_NOTE = "No other provider found a key this one can look up."
 # Claims of one look-up result before it is given up (a worker dying on it each time).
 LOOKUP_MAX_ATTEMPTS = 5
 
@@ -108,7 +110,7 @@ def lookup_start(*, query: Query, actor=None) -> LookupRequest:
                 request=request,
                 account=account,
                 status=ResultStatus.WAITING,
-                note="Waits for another provider to find a key this one can look up.",
+                note=WAITING_NOTE,
             )
         else:
             LookupResult.objects.create(
@@ -256,9 +258,28 @@ def _release_waiting(request: LookupRequest) -> None:
     if not still_open:
         LookupResult.objects.filter(request=request, status=ResultStatus.WAITING).update(
             status=ResultStatus.NOT_FOUND,
-            note="No other provider found a key this one can look up.",
+            note=NO_LINK_NOTE,
             finished_at=timezone.now(),
         )
+
+
+def lookup_result_retry(*, result: LookupResult) -> bool:
+    """Queue a failed result again, with a fresh count of attempts. ``False`` when it
+    is no longer failed (another click, or the sweeper, got there first)."""
+    retried = claim(
+        LookupResult.objects.filter(pk=result.pk, status=ResultStatus.FAILED),
+        status=ResultStatus.PENDING,
+        problem=None,
+        finished_at=None,
+        attempts=0,
+    )
+    if retried:
+        # Results that gave up waiting for a key this one may now find wait again.
+        LookupResult.objects.filter(
+            request_id=result.request_id, status=ResultStatus.NOT_FOUND, note=NO_LINK_NOTE
+        ).update(status=ResultStatus.WAITING, note=WAITING_NOTE, finished_at=None)
+        enqueue_on_commit(LOOKUP_TASK, result.pk)
+    return retried
 
 
 def lookup_is_done(request: LookupRequest) -> bool:

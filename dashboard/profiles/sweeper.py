@@ -13,9 +13,18 @@ from django.utils import timezone
 
 from dashboard.core.queueing import resend_batch, send_now
 from dashboard.profiles.exports import EXPORT_TASK
-from dashboard.profiles.models import ExportJob, JobStatus, LookupResult, ResultStatus, SyncJob
+from dashboard.profiles.models import (
+    ExportJob,
+    JobStatus,
+    LookupResult,
+    ProfileWork,
+    ResultStatus,
+    SyncJob,
+    WorkStatus,
+)
 from dashboard.profiles.services import LOOKUP_TASK
 from dashboard.profiles.sync import SYNC_TASK
+from dashboard.profiles.work import PROFILE_WORK_TASK
 
 
 def sweep_stalled(*, older_than_seconds: float | None = None) -> dict[str, int]:
@@ -31,7 +40,7 @@ def sweep_stalled(*, older_than_seconds: float | None = None) -> dict[str, int]:
     age = older_than_seconds or settings.PROFILES_STALLED_AFTER_SECONDS
     cutoff = timezone.now() - timedelta(seconds=age)
     batch = resend_batch()
-    counts = {"sync": 0, "export": 0, "lookup": 0}
+    counts = {"sync": 0, "export": 0, "lookup": 0, "profile_work": 0}
     for model, task, key in ((SyncJob, SYNC_TASK, "sync"), (ExportJob, EXPORT_TASK, "export")):
         model.objects.filter(status=JobStatus.RUNNING, updated_at__lt=cutoff).update(
             status=JobStatus.PENDING
@@ -48,6 +57,14 @@ def sweep_stalled(*, older_than_seconds: float | None = None) -> dict[str, int]:
     )
     for pk in stalled.values_list("pk", flat=True)[:batch]:
         counts["lookup"] += send_now(LOOKUP_TASK, pk)
+    # A page's fetch, edit or listing whose worker died mid-call runs again: the row
+    # is claimed again, so at most one task makes the call at a time.
+    ProfileWork.objects.filter(status=WorkStatus.RUNNING, created_at__lt=cutoff).update(
+        status=WorkStatus.PENDING
+    )
+    stalled = ProfileWork.objects.filter(status=WorkStatus.PENDING, created_at__lt=cutoff)
+    for pk in stalled.values_list("pk", flat=True)[:batch]:
+        counts["profile_work"] += send_now(PROFILE_WORK_TASK, pk)
     return counts
 
 

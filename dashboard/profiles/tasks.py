@@ -12,6 +12,7 @@ from django.db import OperationalError
 from dashboard.profiles.exports import EXPORT_TASK, export_run
 from dashboard.profiles.services import LOOKUP_TASK, lookup_result_run
 from dashboard.profiles.sync import SYNC_TASK, sync_run
+from dashboard.profiles.work import PROFILE_WORK_TASK, profile_work_run
 
 RETRY_DATABASE_ERRORS = {
     "bind": True,
@@ -36,3 +37,8 @@ def run_sync_job(self, job_id: int) -> str:
 @shared_task(name=EXPORT_TASK, **RETRY_DATABASE_ERRORS)
 def run_export_job(self, job_id: int) -> str:
     return export_run(job_id=job_id, retrying=self.request.retries > 0).status
+
+
+@shared_task(name=PROFILE_WORK_TASK, **RETRY_DATABASE_ERRORS)
+def run_profile_work(self, work_id: int) -> str:
+    return profile_work_run(work_id=work_id, retrying=self.request.retries > 0).status

@@ -6,13 +6,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.core.params import text_param
 from dashboard.core.roles import perm
-from dashboard.profiles import exports, jobs, selectors, services, sync
+from dashboard.profiles import exports, jobs, selectors, services, sync, work
 from dashboard.profiles.cache import cache_search
 from dashboard.profiles.forms import (
     AttributeForm,
@@ -21,9 +23,17 @@ from dashboard.profiles.forms import (
     ExportForm,
     LookupForm,
 )
-from dashboard.profiles.models import AccessAction, ExportJob, LookupRequest, SyncJob
+from dashboard.profiles.models import (
+    AccessAction,
+    ExportJob,
+    LookupRequest,
+    LookupResult,
+    ProfileWork,
+    SyncJob,
+    WorkKind,
+    WorkStatus,
+)
 from dashboard.profiles.query import adapter_for
-from integrations.errors import ProviderError
 from integrations.provider import Capability
 
 
@@ -87,18 +97,46 @@ def lookup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _poll_response(request, response, context["done"])
 
 
+@require_POST
+@permission_required(perm("lookup_profiles"), raise_exception=True)
+def lookup_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask one account again after its card failed; the results poll again."""
+    result = get_object_or_404(LookupResult.objects.select_related("request"), pk=pk)
+    services.lookup_result_retry(result=result)
+    lookup = result.request
+    if not request.htmx:
+        return redirect("profiles:lookup", pk=lookup.pk)
+    context = selectors.lookup_view(lookup=lookup, user=request.user)
+    return render(request, "profiles/lookup.html#results", context)
+
+
 # --- one profile --------------------------------------------------------------------
+#
+# Every provider call these pages need runs as a task on a ProfileWork row
+# (dashboard/profiles/work.py); the views write the row and render what it holds,
+# polling until the answer arrives. A view never opens a provider connection.
+
+# Panels an action that fetched the profile again re-renders out of band.
+PROFILE_PANELS = ("head", "facts", "attributes", "calls")
 
 
-def _profile_context(request, account, profile: dict | None, cached=None) -> dict:
+def _profile_context(request, account, profile_id: str, *, work=None) -> dict:
+    """What the profile page's panels show, from the cache (masked as needed)."""
+    cached = selectors.cached_profile(account_id=account.pk, profile_id=profile_id)
+    profile = cached.data if cached else None
     shown = selectors.profile_for_display(profile, user=request.user) if profile else None
     keys = selectors.customer_keys(profile, account=account) if profile else []
     return {
         "account": account,
+        "profile_id": profile_id,
         "profile": shown,
         "cached": cached,
         "stale": selectors.is_stale(cached.fetched_at) if cached else False,
         "calls": selectors.calls_for_customer(keys),
+        # The call log is written by a background thread: until the action's calls
+        # are in it, the calls panel keeps asking.
+        "calls_awaited": work is not None and not selectors.calls_recorded(work),
+        "calls_work": work,
         "customer_keys": keys,
         "can_edit": request.user.has_perm(perm("edit_profiles"))
         and account.provider_class.can(Capability.PROFILE_WRITE),
@@ -106,62 +144,140 @@ def _profile_context(request, account, profile: dict | None, cached=None) -> dic
     }
 
 
+def _named_profile(profile_id: str) -> str:
+    """``profile_id`` as the work row stores it; an id no provider issues (a NUL, which
+    PostgreSQL refuses in text, or longer than any id) names no profile: 404."""
+    if (
+        "\x00" in profile_id
+        or len(profile_id) > ProfileWork._meta.get_field("profile_id").max_length
+    ):
+        raise Http404("No such profile")
+    return profile_id
+
+
+def _not_called(exc: services.ProfileInputError) -> dict:
+    # A disabled account (or one without a key) is not called: say so.
+    return {"kind": "configuration", "title": "Not called", "detail": exc.message}
+
+
+def _render_parts(request, template: str, main: str, oob: tuple[str, ...], context) -> HttpResponse:
+    """The ``main`` partial, then each of ``oob`` marked for an out-of-band swap: every
+    panel the action changed is re-rendered by its response."""
+    html = render_to_string(f"{template}#{main}", context, request=request)
+    for part in oob:
+        html += render_to_string(f"{template}#{part}", {**context, "oob": True}, request=request)
+    return HttpResponse(html)
+
+
+def _profile_work(request, pk: int, kind: str) -> ProfileWork:
+    return get_object_or_404(ProfileWork.objects.select_related("account"), pk=pk, kind=kind)
+
+
 @require_GET
 @permission_required(perm("lookup_profiles"), raise_exception=True)
 def profile_detail(request: HttpRequest, account_pk: int, profile_id: str) -> HttpResponse:
+    profile_id = _named_profile(profile_id)
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
-    cached = selectors.cached_profile(account_id=account.pk, profile_id=profile_id)
-    problem = None
-    profile = cached.data if cached else None
-    if cached is None:
+    context = _profile_context(request, account, profile_id)
+    if context["cached"] is None:
         try:
-            profile = services.profile_fetch(account=account, profile_id=profile_id)
-        except ProviderError as exc:
-            problem = exc.problem.to_dict()
+            context["arriving"] = work.profile_fetch_start(
+                account=account, profile_id=profile_id, actor=request.user
+            )
         except services.ProfileInputError as exc:
             if not account.provider_class.can(Capability.PROFILE_LOOKUP):
                 raise Http404("This account holds no profiles") from None
-            # A disabled account (or one without a key) is not called: say so.
-            problem = {"kind": "configuration", "title": "Not called", "detail": exc.message}
-        cached = selectors.cached_profile(account_id=account.pk, profile_id=profile_id)
-    if profile is None and problem is None:
-        raise Http404("No such profile")
+            context["problem"] = _not_called(exc)
+    # After a form post without JavaScript: the action's row, still arriving or done.
+    shown = text_param(request.GET.get("work"), 20)
+    if shown.isdigit():
+        context["status_work"] = ProfileWork.objects.filter(
+            pk=int(shown), account=account, profile_id=profile_id
+        ).first()
     services.access_record(
         user=request.user, action=AccessAction.VIEW, subject=profile_id, account=account
     )
-    context = _profile_context(request, account, profile, cached)
-    context["problem"] = problem
-    context["profile_id"] = profile_id
     return render(request, "profiles/profile.html", context)
+
+
+@require_GET
+@permission_required(perm("lookup_profiles"), raise_exception=True)
+def profile_arrival(request: HttpRequest, pk: int) -> HttpResponse:
+    """The profile body while a first fetch is on its way, then the profile."""
+    row = _profile_work(request, pk, WorkKind.FETCH)
+    context = _profile_context(request, row.account, row.profile_id, work=row)
+    if not row.is_done:
+        context["arriving"] = row
+    context["status_work"] = row if row.is_done and not context["profile"] else None
+    response = render(request, "profiles/profile.html#body", context)
+    return _poll_response(request, response, row.is_done)
 
 
 @require_POST
 @permission_required(perm("lookup_profiles"), raise_exception=True)
 def profile_refresh(request: HttpRequest, account_pk: int, profile_id: str) -> HttpResponse:
+    profile_id = _named_profile(profile_id)
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     try:
-        profile = services.profile_fetch(account=account, profile_id=profile_id)
-    except ProviderError as exc:
-        messages.error(request, f"Refresh failed: {exc.problem}")
+        row = work.profile_fetch_start(account=account, profile_id=profile_id, actor=request.user)
     except services.ProfileInputError as exc:
-        messages.error(request, f"Refresh failed: {exc.message}")
-    else:
-        if profile is None:
-            messages.warning(request, f"{account.name} no longer has this profile.")
-        else:
-            messages.success(request, "Refreshed from the provider.")
-    return redirect("profiles:profile", account_pk=account.pk, profile_id=profile_id)
+        if not account.provider_class.can(Capability.PROFILE_LOOKUP):
+            raise Http404("This account holds no profiles") from None
+        if not request.htmx:
+            return redirect("profiles:profile", account_pk=account.pk, profile_id=profile_id)
+        context = {"account": account, "profile_id": profile_id, "problem": _not_called(exc)}
+        return render(request, "profiles/profile.html#status", context)
+    if not request.htmx:
+        url = reverse("profiles:profile", args=[account.pk, profile_id])
+        return redirect(f"{url}?work={row.pk}")
+    context = {"account": account, "profile_id": profile_id, "status_work": row}
+    return render(request, "profiles/profile.html#status", context)
+
+
+@require_GET
+@permission_required(perm("lookup_profiles"), raise_exception=True)
+def profile_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """A refresh (or a save without JavaScript) arriving; once done, with every panel
+    the fresh profile changed."""
+    row = get_object_or_404(ProfileWork.objects.select_related("account"), pk=pk)
+    context = _profile_context(request, row.account, row.profile_id, work=row)
+    context["status_work"] = row
+    if not row.is_done:
+        return render(request, "profiles/profile.html#status", context)
+    response = _render_parts(request, "profiles/profile.html", "status", PROFILE_PANELS, context)
+    return _poll_response(request, response, True)
+
+
+@require_GET
+@permission_required(perm("lookup_profiles"), raise_exception=True)
+def profile_calls(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "API calls for this customer" panel, asked again until the call log holds
+    the calls of the action ``pk``."""
+    row = get_object_or_404(ProfileWork.objects.select_related("account"), pk=pk)
+    context = _profile_context(request, row.account, row.profile_id, work=row)
+    response = render(request, "profiles/profile.html#calls", context)
+    return _poll_response(request, response, not context["calls_awaited"])
+
+
+def _edit_form(row: ProfileWork) -> AttributeForm:
+    """The form as the person sent it, with what the provider refused beside its field."""
+    form = AttributeForm({"name": row.attribute, "value": row.value})
+    form.is_valid()
+    for field, message in (row.field_errors or {}).items():
+        form.add_error(None if field == "__all__" else field, message)
+    return form
 
 
 @require_POST
 @permission_required(perm("edit_profiles"), raise_exception=True)
 def profile_edit(request: HttpRequest, account_pk: int, profile_id: str) -> HttpResponse:
+    profile_id = _named_profile(profile_id)
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     form = AttributeForm(request.POST)
-    outcome, problem = None, None
+    row = None
     if form.is_valid():
         try:
-            outcome = services.profile_set_attribute(
+            row = work.profile_edit_start(
                 account=account,
                 profile_id=profile_id,
                 name=form.cleaned_data["name"],
@@ -169,24 +285,65 @@ def profile_edit(request: HttpRequest, account_pk: int, profile_id: str) -> Http
                 actor=request.user,
             )
         except services.ProfileInputError as exc:
-            form.add_error("value" if exc.field != "name" else "name", exc.message)
-        except ProviderError as exc:
-            problem = exc.problem.to_dict()
+            form.add_error(None, exc.message)
+    if row is not None and not request.htmx:
+        url = reverse("profiles:profile", args=[account.pk, profile_id])
+        return redirect(f"{url}?work={row.pk}")
     context = {"account": account, "profile_id": profile_id, "attribute_form": form}
-    context.update({"outcome": outcome, "edit_problem": problem})
-    ok = outcome is not None and outcome["ok"]
+    context["edit_work"] = row
     if request.htmx:
-        return render(request, "profiles/profile.html#edit", context, status=200 if ok else 422)
-    if ok:
-        messages.success(request, f"Saved {form.cleaned_data['name']}.")
-        return redirect("profiles:profile", account_pk=account.pk, profile_id=profile_id)
-    cached = selectors.cached_profile(account_id=account.pk, profile_id=profile_id)
-    full = _profile_context(request, account, cached.data if cached else None, cached)
+        # 200 even when the form is refused: htmx swaps only 2xx answers, and the
+        # person must see the sentence beside the field.
+        return render(request, "profiles/profile.html#edit", context)
+    full = _profile_context(request, account, profile_id)
     full.update(context)
     return render(request, "profiles/profile.html", full, status=422)
 
 
+@require_GET
+@permission_required(perm("edit_profiles"), raise_exception=True)
+def profile_edit_result(request: HttpRequest, pk: int) -> HttpResponse:
+    """A save arriving; once done, the form (kept when refused) and every panel the
+    fresh profile changed."""
+    row = _profile_work(request, pk, WorkKind.EDIT)
+    context = _profile_context(request, row.account, row.profile_id, work=row)
+    context["edit_work"] = row
+    if not row.is_done:
+        context["attribute_form"] = _edit_form(row)
+        return render(request, "profiles/profile.html#edit", context)
+    saved = row.status == WorkStatus.DONE and row.outcome and row.outcome.get("ok")
+    # A saved value leaves an empty form for the next one; anything else keeps it.
+    context["attribute_form"] = AttributeForm() if saved else _edit_form(row)
+    panels = PROFILE_PANELS if row.outcome and row.outcome.get("refreshed") else ("calls",)
+    response = _render_parts(request, "profiles/profile.html", "edit", panels, context)
+    return _poll_response(request, response, True)
+
+
 # --- browse and cache ---------------------------------------------------------------
+
+
+def _browse_context(request, account: ConnectedAccount, row: ProfileWork | None) -> dict:
+    """One listing page as its row holds it (masked as needed), with the links on."""
+    outcome = row.outcome if row is not None and row.status == WorkStatus.DONE else None
+    rows = (outcome or {}).get("profiles") or []
+    if not selectors.can_see_contacts(request.user):
+        rows = [selectors.profile_for_display(p, user=request.user) for p in rows]
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    first_query = query.urlencode()
+    next_cursor = (outcome or {}).get("next_cursor") or ""
+    if next_cursor:
+        query["cursor"] = next_cursor
+    return {
+        "account": account,
+        "browse_work": row,
+        "rows": rows,
+        "page": {"cursor": row.cursor} if outcome is not None else None,
+        "problem": row.problem if row is not None else None,
+        "first_query": first_query,
+        "next_query": query.urlencode() if next_cursor else "",
+        "poll_query": request.GET.urlencode(),
+    }
 
 
 @require_GET
@@ -197,48 +354,51 @@ def browse(request: HttpRequest, account_pk: int) -> HttpResponse:
         raise Http404("This account's profiles cannot be listed")
     form = _filter_form(account, request.GET or None)
     cursor = text_param(request.GET.get("cursor"), 4000)
-    page, problem = None, None
-    filters = form.filters() if form.is_valid() else {}
-    if form.is_bound and not form.is_valid():
-        filters = None
-    if filters is not None:
+    row, problem = None, None
+    if not form.is_bound or form.is_valid():
         try:
-            page = services.browse_page(account=account, cursor=cursor, filters=filters)
-        except ProviderError as exc:
-            problem = exc.problem.to_dict()
+            row = work.browse_start(
+                account=account,
+                cursor=cursor,
+                filters=form.filters() if form.is_bound else {},
+                actor=request.user,
+            )
         except services.ProfileInputError as exc:
             if exc.field == "account" or not form.is_bound:
                 # Not about a filter (a disabled account, say): a sentence, not a field.
-                problem = {"kind": "configuration", "title": "Not called", "detail": exc.message}
+                problem = _not_called(exc)
             else:
                 form.add_error(None, exc.message)
-    rows = page["profiles"] if page else []
-    if not selectors.can_see_contacts(request.user):
-        rows = [selectors.profile_for_display(p, user=request.user) for p in rows]
-    query = request.GET.copy()
-    if page and page["next_cursor"]:
-        query["cursor"] = page["next_cursor"]
-    return render(
-        request,
-        "profiles/browse.html",
+    context = _browse_context(request, account, row)
+    context.update(
         {
-            "account": account,
             "form": form,
-            "rows": rows,
-            "page": page,
-            "problem": problem,
-            "next_query": query.urlencode() if page and page["next_cursor"] else "",
+            "problem": problem or context["problem"],
             "jobs": selectors.sync_jobs(account_id=account.pk, limit=5),
             "can_sync": request.user.has_perm(perm("edit_profiles")),
-        },
+        }
     )
+    return render(request, "profiles/browse.html", context)
+
+
+@require_GET
+@permission_required(perm("lookup_profiles"), raise_exception=True)
+def browse_result(request: HttpRequest, pk: int) -> HttpResponse:
+    """One listing page arriving (the browse page's query string rides along, so the
+    next-page link keeps its filters)."""
+    row = _profile_work(request, pk, WorkKind.BROWSE)
+    context = _browse_context(request, row.account, row)
+    response = render(request, "profiles/browse.html#page", context)
+    return _poll_response(request, response, row.is_done)
 
 
 @require_GET
 @permission_required(perm("lookup_profiles"), raise_exception=True)
 def cache_list(request: HttpRequest) -> HttpResponse:
-    form = CacheSearchForm(request.GET or None)
-    rows = []
+    # Unbound (the page as first opened) is the empty query over all accounts: the
+    # newest cached profiles, not "nothing matches".
+    form = CacheSearchForm(request.GET or {"q": ""})
+    rows, text, account = [], "", None
     if form.is_valid():
         text = form.cleaned_data.get("q") or ""
         account = form.cleaned_data.get("account")
@@ -254,7 +414,14 @@ def cache_list(request: HttpRequest) -> HttpResponse:
     template = "profiles/cache.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#rows"
-    response = render(request, template, {"form": form, "items": items})
+    context = {
+        "form": form,
+        "items": items,
+        "text": text,
+        "searched_account": account,
+        "cached_total": selectors.cached_total(account_id=account.pk if account else None),
+    }
+    response = render(request, template, context)
     response["Vary"] = "HX-Request"
     return response
 
@@ -267,14 +434,26 @@ def cache_list(request: HttpRequest) -> HttpResponse:
 def sync_start(request: HttpRequest, account_pk: int) -> HttpResponse:
     account = get_object_or_404(ConnectedAccount, pk=account_pk)
     form = _filter_form(account, request.POST)
-    filters = form.filters() if form.is_valid() else {}
     try:
-        job = sync.sync_start(account=account, filters=filters, actor=request.user)
+        if not form.is_valid():
+            # A filter refused must not quietly become a sync of every profile.
+            said = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+            raise jobs.JobInputError("filters", said)
+        job = sync.sync_start(account=account, filters=form.filters(), actor=request.user)
     except jobs.JobInputError as exc:
-        messages.error(request, f"Cannot sync: {exc}")
+        if request.htmx:
+            # Said where the job would have appeared; a flash message would wait for
+            # the next full page and greet the person after a later success.
+            context = {"account": account, "sync_refused": exc.message}
+            response = render(request, "profiles/browse.html#sync_refused", context)
+            return reswap(retarget(response, "#sync-refused"), "outerHTML")
+        messages.error(request, f"Cannot sync: {exc.message}")
         return redirect("profiles:browse", account_pk=account.pk)
     if request.htmx:
-        return render(request, "profiles/browse.html#job", {"job": job})
+        # The job, and (out of band) an empty slot where an earlier refusal was said.
+        html = render_to_string("profiles/browse.html#job", {"job": job}, request=request)
+        html += render_to_string("profiles/browse.html#sync_refused", {"oob": True})
+        return HttpResponse(html)
     return redirect("profiles:browse", account_pk=account.pk)
 
 

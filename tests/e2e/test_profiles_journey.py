@@ -51,6 +51,8 @@ def test_support_looks_up_ada_across_providers_and_opens_her_profile(
     page.locator("[data-testid=result][data-provider=octy] [data-testid=open-profile]").click()
     page.wait_for_selector("[data-testid=profile-name]:has-text('Ada Lovelace')")
     assert "octy.profiles.get" in page.locator("[data-testid=calls]").inner_text()
+    # The events panel loads after the page (hx-trigger="load"): wait for it.
+    page.wait_for_selector("[data-testid=events] [data-testid=event]")
     sent = page.locator("[data-testid=events] [data-testid=event]")
     assert sent.count() == 1
     assert "charged" in sent.inner_text()

@@ -3,6 +3,9 @@ staff member who may look up but not see contact details, and sandbox knobs."""
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 
 
@@ -60,3 +63,36 @@ def tolerant(predicate):
             return None
 
     return check
+
+
+def run_profile_work() -> list:
+    """Run every queued ProfileWork row through the task's own service, in this thread.
+
+    For tests inside one transaction (``django_db`` without ``transaction=True``),
+    where on-commit enqueues never fire and a worker thread could not see the rows;
+    the queueing itself is covered with the real ``celery_worker`` in test_work_rows.
+    """
+    from dashboard.profiles.models import ProfileWork, WorkStatus
+    from dashboard.profiles.work import profile_work_run
+
+    pending = ProfileWork.objects.filter(status=WorkStatus.PENDING).order_by("id")
+    return [profile_work_run(work_id=pk) for pk in list(pending.values_list("pk", flat=True))]
+
+
+POLL_URL = re.compile(r'hx-get="(/profiles/work/\d+/[a-z]+/[^"]*)"')
+
+
+def poll_url(html: str) -> str:
+    found = POLL_URL.search(html)
+    assert found, "the response polls no profile work row"
+    return unescape(found.group(1))
+
+
+def arrived(client, response) -> str:
+    """What the page shows once the work ``response`` queued has run: the fragment its
+    polling fetches next (with any out-of-band panels)."""
+    url = poll_url(response.content.decode())
+    run_profile_work()
+    fragment = client.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code in (200, 286), fragment.status_code
+    return fragment.content.decode()

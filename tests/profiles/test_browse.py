@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard.profiles.models import CachedProfile, SyncJob
+from tests.profiles.conftest import arrived
 
 pytestmark = pytest.mark.django_db
 
@@ -19,14 +20,14 @@ def test_octy_pages_follow_the_header_cursor_and_fill_the_cache(
     client = client_for(support)
     url = reverse("profiles:browse", args=[octy.pk])
 
-    first = client.get(url).content.decode()
+    first = arrived(client, client.get(url))
     assert "Ada Lovelace" in first
     assert 'href="?cursor=100"' in first
-    second = client.get(url, {"cursor": "100"}).content.decode()
+    second = arrived(client, client.get(url, {"cursor": "100"}))
     assert "cust-00101" in second
     assert "Ada Lovelace" not in second
     assert 'data-testid="next-page"' in second  # the sandbox moved the cursor to 150
-    last = client.get(url, {"cursor": "150"}).content.decode()
+    last = arrived(client, client.get(url, {"cursor": "150"}))
     # The exhausted-cursor 400 is the end of the listing, not an error.
     assert "End of the listing." in last
     assert 'data-testid="problem"' not in last
@@ -40,8 +41,9 @@ def test_octy_filters_are_sent_and_bad_ones_refused(
     url = reverse("profiles:browse", args=[octy.pk])
     client = client_for(support)
 
-    page = client.get(url, {"churn_prob": "high"}).content.decode()
+    page = arrived(client, client.get(url, {"churn_prob": "high"}))
     assert page.count("<tr>") > 1
+    assert 'href="?churn_prob=high&amp;cursor=' in page  # the next page keeps the filter
     statuses = {c.data["attributes"]["churn_prob"] for c in CachedProfile.objects.all()}
     assert statuses == {"high"}
     refused = client.get(url, {"rfm": "high"}).content.decode()
@@ -53,11 +55,11 @@ def test_altcraft_pages_follow_from_id(demo_account, support, client_for):
     url = reverse("profiles:browse", args=[altcraft.pk])
     client = client_for(support)
 
-    first = client.get(url).content.decode()
+    first = arrived(client, client.get(url))
     assert "Ada Lovelace" in first
     assert "?cursor=5f4fa1a5" in first
     cursor = first.split("?cursor=")[1].split('"')[0]
-    second = client.get(url, {"cursor": cursor}).content.decode()
+    second = arrived(client, client.get(url, {"cursor": cursor}))
     assert "Ada Lovelace" not in second
     assert CachedProfile.objects.filter(account=altcraft).count() == 100
 
@@ -67,9 +69,10 @@ def test_a_failing_provider_shows_its_problem(demo_account, support, client_for,
 
     sandbox["altcraft"].app.faults.add(Fault(kind="status", status=503))
     altcraft = demo_account("altcraft")
-    page = client_for(support).get(reverse("profiles:browse", args=[altcraft.pk]))
+    client = client_for(support)
+    page = client.get(reverse("profiles:browse", args=[altcraft.pk]))
     assert page.status_code == 200
-    assert 'data-kind="unavailable"' in page.content.decode()
+    assert 'data-kind="unavailable"' in arrived(client, page)
 
 
 def test_sync_button_queues_one_job_per_account(demo_account, support, client_for):
@@ -96,17 +99,22 @@ def test_garbled_ids_and_cursors_are_answered_not_crashed(demo_account, support,
     altcraft = demo_account("altcraft")
     client = client_for(support)
 
-    assert client.get(reverse("profiles:profile", args=[octy.pk, "a,b"])).status_code == 404
-    assert client.get(reverse("profiles:profile", args=[altcraft.pk, "nothex"])).status_code == 404
+    for account, garbled in ((octy, "a,b"), (altcraft, "nothex")):
+        page = client.get(reverse("profiles:profile", args=[account.pk, garbled]))
+        assert page.status_code == 200
+        assert 'data-testid="status-gone"' in arrived(client, page)
     page = client.get(reverse("profiles:browse", args=[altcraft.pk]), {"cursor": "zzz"})
     assert page.status_code == 200
-    assert "from_id" in page.content.decode()
+    assert "from_id" in arrived(client, page)
     edit = client.post(
         reverse("profiles:profile_edit", args=[altcraft.pk, "nothex"]),
         {"name": "_city", "value": "Paris"},
         headers={"HX-Request": "true"},
     )
-    assert edit.status_code == 422
+    assert edit.status_code == 200
+    refused = arrived(client, edit)
+    assert 'data-testid="edit-refused"' in refused
+    assert 'value="Paris"' in refused  # what was typed is kept
 
 
 def test_the_sweeper_requeues_work_left_behind(demo_account, settings):
@@ -114,7 +122,7 @@ def test_the_sweeper_requeues_work_left_behind(demo_account, settings):
 
     from django.utils import timezone
 
-    from dashboard.profiles.models import LookupRequest, LookupResult
+    from dashboard.profiles.models import LookupRequest, LookupResult, ProfileWork
     from dashboard.profiles.sweeper import sweep_stalled
 
     octy = demo_account("octy")
@@ -125,7 +133,27 @@ def test_the_sweeper_requeues_work_left_behind(demo_account, settings):
     LookupRequest.objects.filter(pk=lookup.pk).update(created_at=old)
     LookupResult.objects.create(request=lookup, account=octy, status="running")
 
+    page_work = ProfileWork.objects.create(kind="fetch", account=octy, status="running")
+    ProfileWork.objects.filter(pk=page_work.pk).update(created_at=old)
+
     counts = sweep_stalled(older_than_seconds=60)
 
-    assert counts == {"sync": 1, "export": 0, "lookup": 1}
+    assert counts == {"sync": 1, "export": 0, "lookup": 1, "profile_work": 1}
+    assert ProfileWork.objects.get(pk=page_work.pk).status == "pending"
     assert SyncJob.objects.get(pk=job.pk).status == "pending"
+
+
+def test_a_refused_sync_is_said_in_place_without_a_flash_message(demo_account, support, client_for):
+    octy = demo_account("octy")
+    client = client_for(support)
+
+    refused = client.post(
+        reverse("profiles:sync_start", args=[octy.pk]),
+        {"churn_prob": "nonsense"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert 'data-testid="sync-refused"' in refused.content.decode()
+    assert not SyncJob.objects.exists()
+    page = client.get(reverse("profiles:browse", args=[octy.pk])).content.decode()
+    assert 'class="messages"' not in page

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.profiles.models import ExportJob, LookupRequest, SyncJob
+from dashboard.profiles.models import ExportJob, LookupRequest, LookupResult, ProfileWork, SyncJob
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,26 @@ def objects(db, demo_account):
     export = ExportJob.objects.create(
         account=croct, kind="events", start_ms=0, end_ms=1, status="failed", file_name="x.jsonl"
     )
-    return {"octy": octy, "lookup": lookup, "sync": sync, "export": export}
+    result = LookupResult.objects.create(request=lookup, account=octy, status="failed")
+    # The work rows the profile pages poll (#16), one per kind, already answered.
+    work = {
+        kind: ProfileWork.objects.create(
+            kind=kind, account=octy, profile_id="profile_cached", status="done", outcome={}
+        )
+        for kind in ("fetch", "edit", "browse")
+    }
+    return {
+        "octy": octy,
+        "lookup": lookup,
+        "result": result,
+        "sync": sync,
+        "export": export,
+        **work,
+    }
+
+
+# What _urls reverses URLs from (other files hand it stand-ins with these keys).
+OBJECT_KEYS = ("octy", "lookup", "result", "sync", "export", "fetch", "edit", "browse")
 
 
 def _urls(o):
@@ -44,6 +63,12 @@ def _urls(o):
         ("get", reverse("profiles:index"), LOOKUP),
         ("post", reverse("profiles:index"), LOOKUP),
         ("get", reverse("profiles:lookup", args=[o["lookup"].pk]), LOOKUP),
+        ("post", reverse("profiles:lookup_retry", args=[o["result"].pk]), LOOKUP),
+        ("get", reverse("profiles:profile_arrival", args=[o["fetch"].pk]), LOOKUP),
+        ("get", reverse("profiles:profile_status", args=[o["fetch"].pk]), LOOKUP),
+        ("get", reverse("profiles:profile_calls", args=[o["fetch"].pk]), LOOKUP),
+        ("get", reverse("profiles:profile_edit_result", args=[o["edit"].pk]), EDIT),
+        ("get", reverse("profiles:browse_result", args=[o["browse"].pk]), LOOKUP),
         ("get", reverse("profiles:profile", args=[octy, "profile_cached"]), LOOKUP),
         ("post", reverse("profiles:profile_refresh", args=[octy, "profile_cached"]), LOOKUP),
         ("post", reverse("profiles:profile_edit", args=[octy, "profile_cached"]), EDIT),

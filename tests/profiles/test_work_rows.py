@@ -94,3 +94,47 @@ def test_a_bug_is_not_taken_for_a_missing_profile(demo_account, monkeypatch):
     monkeypatch.setattr(adapter, "fetch", broken)
     with pytest.raises(ValueError, match="a bug"):
         services.profile_fetch(account=octy, profile_id="cust-00001")
+
+
+def test_a_profile_work_row_claimed_too_often_is_given_up(demo_account):
+    from dashboard.profiles.models import ProfileWork
+    from dashboard.profiles.work import PROFILE_WORK_MAX_ATTEMPTS, profile_work_run
+
+    octy = demo_account("octy")
+    row = ProfileWork.objects.create(
+        kind="fetch", account=octy, profile_id="p-1", attempts=PROFILE_WORK_MAX_ATTEMPTS
+    )
+
+    row = profile_work_run(work_id=row.pk)
+
+    assert row.status == "failed"
+    assert "Gave up after" in row.problem["detail"]
+    # A second message for the same row finds nothing to claim.
+    assert profile_work_run(work_id=row.pk).attempts == row.attempts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_real_worker_brings_an_uncached_profile_to_the_page(
+    celery_worker, demo_account, support, client_for
+):
+    from django.urls import reverse
+
+    from dashboard.accounts.services import provider_client
+    from tests.conftest import wait_for
+    from tests.profiles.conftest import poll_url, tolerant
+
+    octy = demo_account("octy")
+    ada = provider_client(octy).get_profiles(["cust-00001"])[0].profile_id
+    client = client_for(support)
+
+    page = client.get(reverse("profiles:profile", args=[octy.pk, ada])).content.decode()
+    assert 'data-testid="arriving"' in page
+    url = poll_url(page)
+
+    def arrived():
+        answer = client.get(url, headers={"HX-Request": "true"})
+        return answer.content.decode() if answer.status_code == 286 else None
+
+    body = wait_for(tolerant(arrived), timeout=30)
+    assert "Ada Lovelace" in body
+    assert 'data-arriving="false"' in body

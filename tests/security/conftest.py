@@ -29,7 +29,7 @@ def matrix_post_names() -> set[str]:
     names |= {row[0] for row in (*previews.POST_MATRIX, *previews.READ_POST_MATRIX)}
     names |= {row[0] for row in team.POST_MATRIX}
     names |= {row[1] for row in events.matrix(1, 1) if row[0] == "post"}
-    fake = {key: SimpleNamespace(pk=1) for key in ("octy", "lookup", "sync", "export")}
+    fake = {key: SimpleNamespace(pk=1) for key in profiles.OBJECT_KEYS}
     names |= {resolve(url).view_name for method, url, _ in profiles._urls(fake) if method == "post"}
     return names
 
@@ -55,7 +55,13 @@ def world(db, demo_account, admin):
         PublicShareLink,
     )
     from dashboard.profiles.cache import cache_upsert
-    from dashboard.profiles.models import ExportJob, LookupRequest, SyncJob
+    from dashboard.profiles.models import (
+        ExportJob,
+        LookupRequest,
+        LookupResult,
+        ProfileWork,
+        SyncJob,
+    )
     from dashboard.team.services import staff_invite
     from tests.calls.conftest import croct_problem, record
     from tests.conftest import enrol_totp, make_user
@@ -110,6 +116,14 @@ def world(db, demo_account, admin):
         profiles=[{"profile_id": "profile_cached", "name": "Ada", "email": "ada@example.com"}],
         fetched_at=timezone.now(),
     )
+    lookup_result = LookupResult.objects.create(request=lookup, account=octy, status="failed")
+    # The work rows a profile page polls (#16): one of each kind, already answered.
+    profile_work = {
+        kind: ProfileWork.objects.create(
+            kind=kind, account=octy, profile_id="profile_cached", status="done", outcome={}
+        )
+        for kind in ("fetch", "edit", "browse")
+    }
     sync = SyncJob.objects.create(account=octy, status="failed")
     export = ExportJob.objects.create(
         account=croct, kind="events", start_ms=0, end_ms=1, status="failed", file_name="x.jsonl"
@@ -149,6 +163,8 @@ def world(db, demo_account, admin):
         event=event,
         replay=replay,
         lookup=lookup,
+        lookup_result=lookup_result,
+        profile_work=profile_work,
         sync=sync,
         export=export,
         profile_id="profile_cached",
@@ -211,6 +227,17 @@ def url_kwargs(name: str, w) -> dict:
             return {"account_pk": w.octy.pk}
         if view == "lookup":
             return {"pk": w.lookup.pk}
+        if view == "lookup_retry":
+            return {"pk": w.lookup_result.pk}
+        work_kind = {
+            "profile_arrival": "fetch",
+            "profile_status": "fetch",
+            "profile_calls": "fetch",
+            "profile_edit_result": "edit",
+            "browse_result": "browse",
+        }
+        if view in work_kind:
+            return {"pk": w.profile_work[work_kind[view]].pk}
         if view == "sync_job":
             return {"pk": w.sync.pk}
         if view == "sync_control":

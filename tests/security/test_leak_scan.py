@@ -45,6 +45,7 @@ from dashboard.profiles.models import ExportJob, LookupRequest, LookupResult
 from integrations.croct import tokens
 from integrations.croct.sandbox_content import build_catalog
 from tests.conftest import wait_for
+from tests.profiles.conftest import poll_url
 
 pytestmark = pytest.mark.worker
 
@@ -425,6 +426,13 @@ def _profiles(client, ids: dict[str, int], sandbox, seen: list[str]) -> None:
     page = client.get(reverse("profiles:profile", args=[ids["octy"], profile_id]))
     assert page.status_code == 200
     seen.append(page.content.decode())
+    # An attribute saved through the worker (#16: a page's provider calls are tasks).
+    edit = client.post(
+        reverse("profiles:profile_edit", args=[ids["octy"], profile_id]),
+        {"name": "plan", "value": "gold"},
+        HTTP_HX_REQUEST="true",
+    )
+    seen.append(_poll(client, poll_url(edit.content.decode())))
     # A Croct export of one day of events.
     start = datetime.fromtimestamp(sandbox["croct"].app.export.t0 / 1000, tz=UTC)
     response = client.post(
@@ -587,6 +595,7 @@ def test_no_secret_escapes_to_pages_logs_tasks_or_the_database(
         "events.dispatch",
         "events.replay",
         "profiles.lookup",
+        "profiles.profile_work",
         "profiles.export",
     }, sent
     # Copy as cURL (#20): the command of every recorded call, as the clipboard gets it.

@@ -72,7 +72,7 @@ def _profiles() -> set[str]:
     from tests.profiles import test_permissions as m
 
     # _urls(objects) reverses real URLs from model instances; any pk will do.
-    fake = {key: SimpleNamespace(pk=1) for key in ("octy", "lookup", "sync", "export")}
+    fake = {key: SimpleNamespace(pk=1) for key in m.OBJECT_KEYS}
     return {resolve(url).view_name for _, url, _ in m._urls(fake)}
 
 
