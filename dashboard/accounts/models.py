@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings as django_settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.accounts.audit import additional_data
+from dashboard.core.fields import staff_user
 from integrations.registry import get_provider, provider_choices
 
 
@@ -36,13 +36,7 @@ class ConnectedAccount(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
 
     class Meta:
         ordering = ["name"]
@@ -89,13 +83,7 @@ class Credential(models.Model):
     fingerprint = models.CharField(max_length=32, db_index=True)
     hints = models.JSONField(default=dict, help_text="Last four characters of each secret.")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
     activated_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     previous_until = models.DateTimeField(null=True, blank=True)
@@ -161,13 +149,7 @@ class AccountCheck(models.Model):
     status = models.CharField(max_length=20, choices=CheckStatus.choices, default="pending")
     # Claims so far; capped by services.MAX_CHECK_ATTEMPTS.
     attempts = models.PositiveSmallIntegerField(default=0)
-    requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    requested_by = staff_user()
     requested_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)

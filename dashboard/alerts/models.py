@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings as django_settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.alerts.rules import KIND_CHOICES, KINDS
+from dashboard.core.fields import staff_user
 
 
 class AlertRule(models.Model):
@@ -29,13 +29,7 @@ class AlertRule(models.Model):
     muted = models.BooleanField(default=False)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
 
     class Meta:
         ordering = ["id"]
@@ -96,13 +90,7 @@ class Destination(models.Model):
     last4 = models.CharField(max_length=4)
     signing_ciphertext = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
 
     class Meta:
         ordering = ["id"]
@@ -178,13 +166,7 @@ class GroupSnooze(models.Model):
         "calls.ErrorGroup", on_delete=models.CASCADE, related_name="alert_snooze"
     )
     until = models.DateTimeField()
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
 
     def __str__(self) -> str:
         return f"group {self.group_id} snoozed until {self.until:%Y-%m-%d %H:%M}"

@@ -3,9 +3,10 @@ error groups failed calls fold into (issue #8)."""
 
 from __future__ import annotations
 
-from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
+
+from dashboard.core.fields import staff_user
 
 
 class Outcome(models.TextChoices):
@@ -66,13 +67,7 @@ class ErrorGroup(models.Model):
     # Triage (issue #20, dashboard/calls/triage.py): who looks after the group, and
     # a snooze that ends by itself at a time or once ``count`` reaches a number; both
     # are compared at read time, so nothing has to wake a group up.
-    assignee = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    assignee = staff_user()
     snoozed_until = models.DateTimeField(null=True, blank=True)
     snoozed_until_count = models.BigIntegerField(null=True, blank=True)
 
@@ -194,13 +189,7 @@ class ErrorGroupNote(models.Model):
     group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="notes")
     action = models.CharField(max_length=12)
     note = models.TextField(blank=True)
-    author = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    author = staff_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings as django_settings
 from django.db import models
+
+from dashboard.core.fields import staff_user
 
 
 class EventStatus(models.TextChoices):
@@ -64,22 +65,10 @@ class OutboundEvent(models.Model):
     current_replay = models.ForeignKey(
         "Replay", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
-    discarded_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    discarded_by = staff_user()
     discarded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,13 +179,7 @@ class Replay(models.Model):
     )
     # The originals' provider accounts: {"<name>": count}, as the dry run showed them.
     accounts = models.JSONField(default=dict, blank=True)
-    requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    requested_by = staff_user()
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

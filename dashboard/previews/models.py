@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
 
 from dashboard.accounts.audit import additional_data
+from dashboard.core.fields import staff_user
 
 
 class IdentityMode(models.TextChoices):
@@ -86,20 +86,8 @@ class Persona(VisitorDevice):
     client_id = models.CharField(max_length=36, default=new_client_id)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    updated_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
+    updated_by = staff_user()
 
     class Meta:
         ordering = ["name"]
@@ -123,13 +111,7 @@ class PreviewGrid(models.Model):
         "PreviewRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -177,13 +159,7 @@ class PreviewRequest(VisitorDevice):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
     grid = models.ForeignKey(
         PreviewGrid, null=True, blank=True, on_delete=models.CASCADE, related_name="cells"
     )
@@ -247,13 +223,7 @@ class CqlEvaluation(VisitorDevice):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -281,22 +251,10 @@ class PublicShareLink(models.Model):
         PreviewRequest, on_delete=models.CASCADE, related_name="public_links"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    revoked_by = staff_user()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -376,13 +334,7 @@ class CatalogSlot(models.Model):
     added_source = models.CharField(max_length=10, choices=SlotSource.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
 
     class Meta:
         ordering = ["slot_id"]
@@ -420,20 +372,8 @@ class Label(models.Model):
     name = models.CharField(max_length=80)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    updated_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_user()
+    updated_by = staff_user()
 
     class Meta:
         ordering = ["kind", "name", "id"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings as django_settings
 from django.db import models
 
+from dashboard.core.fields import staff_user
 from dashboard.profiles.query import query_kind_choices
 
 
@@ -15,13 +16,7 @@ class LookupRequest(models.Model):
     query = models.CharField(max_length=300)
     # Email, phone, or an id kind a provider's profiles adapter declares.
     kind = models.CharField(max_length=20, choices=query_kind_choices)
-    requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    requested_by = staff_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -143,13 +138,7 @@ class BackgroundJob(models.Model):
     problem = models.JSONField(null=True, blank=True)
     # Claims of the current slice; capped (jobs.JOB_MAX_ATTEMPTS), reset per slice.
     attempts = models.PositiveSmallIntegerField(default=0)
-    requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    requested_by = staff_user()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -277,13 +266,7 @@ class ProfileWork(models.Model):
     correlation_id = models.CharField(max_length=64, blank=True)
     # Times a task claimed this row; capped (services.PROFILE_WORK_MAX_ATTEMPTS).
     attempts = models.PositiveSmallIntegerField(default=0)
-    requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    requested_by = staff_user()
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
