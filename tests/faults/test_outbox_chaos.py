@@ -170,10 +170,9 @@ class WorkerProcess:
 
 
 def _purge_queue() -> None:
-    from dashboard.celery import app
+    from tests.conftest import purge_queues
 
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(app.conf.task_default_queue)
+    purge_queues()
 
 
 def _status_counts() -> Counter:
