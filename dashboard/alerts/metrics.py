@@ -13,6 +13,7 @@ import hmac
 import logging
 from datetime import timedelta
 
+from amqp.exceptions import ChannelError
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count
@@ -60,7 +61,12 @@ def _queue_lengths() -> GaugeMetricFamily:
             conn.ensure_connection(max_retries=1)
             # The default queue and the interactive one (#15 finding 5).
             for queue in app.amqp.queues:
-                declared = conn.default_channel.queue_declare(queue=queue, passive=True)
+                try:
+                    declared = conn.default_channel.queue_declare(queue=queue, passive=True)
+                except ChannelError:
+                    # Redis keeps no empty queue: one that does not exist holds nothing.
+                    family.add_metric([queue], 0)
+                    continue
                 family.add_metric([queue], declared.message_count)
     except Exception as exc:  # broker down or the transport cannot count: leave it out
         logger.info("metrics_queue_unmeasurable", extra={"error": type(exc).__name__})

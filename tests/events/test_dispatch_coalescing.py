@@ -27,11 +27,16 @@ from tests.events.conftest import ca_event
 
 
 def default_queue_length() -> int:
+    from amqp.exceptions import ChannelError
+
     from dashboard.celery import app
 
     with app.connection_for_read() as conn:
         queue = app.conf.task_default_queue
-        return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        try:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        except ChannelError:  # Redis keeps no empty queue
+            return 0
 
 
 @pytest.fixture
