@@ -20,7 +20,7 @@ import environ
 from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -330,7 +330,12 @@ INTERACTIVE_TASKS = (
     "accounts.verify_credential",
     "profiles.lookup",
 )
-CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(INTERACTIVE_QUEUE))
+# Each queue with its own exchange and routing key, stated rather than left to
+# Celery's defaults (which put a bare Queue on the default exchange).
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, INTERACTIVE_QUEUE)
+)
 CELERY_TASK_ROUTES = {name: {"queue": INTERACTIVE_QUEUE} for name in INTERACTIVE_TASKS}
 
 # --- Switchyard ---------------------------------------------------------------------

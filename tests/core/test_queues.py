@@ -18,6 +18,7 @@ from django.urls import reverse
 from dashboard.accounts.models import AccountCheck
 from dashboard.celery import app
 from dashboard.core.management.commands.run_console import console_processes
+from dashboard.core.queueing import send_now
 from tests.conftest import purge_queues, wait_for, worker_thread
 from tests.previews.conftest import poll_until_done, preview_form
 
@@ -63,6 +64,29 @@ def test_background_work_routes_to_the_default_queue():
     # Every project task is one or the other, deliberately.
     project = {n for n in app.tasks if not n.startswith(("celery.", "tests."))}
     assert project == INTERACTIVE | DEFAULT
+
+
+def queue_length(queue: str) -> int:
+    from amqp.exceptions import ChannelError
+
+    with app.connection_for_read() as conn:
+        try:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        except ChannelError:  # Redis keeps no empty queue
+            return 0
+
+
+def test_a_message_reaches_only_its_own_queue(db):
+    # Both queues bound to one exchange under one key would get a copy of every
+    # message, and every task would run twice.
+    purge_queues()
+    try:
+        send_now("previews.run_preview", 0)
+        assert (queue_length("interactive"), queue_length("celery")) == (1, 0)
+        send_now("core.sweep")
+        assert (queue_length("interactive"), queue_length("celery")) == (1, 1)
+    finally:
+        purge_queues()
 
 
 def _queues_of(command: list[str]) -> str:
