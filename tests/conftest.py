@@ -194,7 +194,9 @@ def purge_queues() -> None:
 
 
 @contextmanager
-def worker_thread(*, queues: list[str] | None = None, concurrency: int = 2):
+def worker_thread(
+    *, queues: list[str] | None = None, concurrency: int = 2, shutdown_timeout: float = 15
+):
     """A real Celery worker (``concurrency`` threads) on the app's broker as configured
     now, consuming ``queues`` (default: all of them)."""
     from celery.contrib.testing.worker import start_worker
@@ -208,7 +210,7 @@ def worker_thread(*, queues: list[str] | None = None, concurrency: int = 2):
             concurrency=concurrency,
             perform_ping_check=False,
             loglevel="WARNING",
-            shutdown_timeout=15,
+            shutdown_timeout=shutdown_timeout,
             queues=queues,
         ) as worker:
             yield worker

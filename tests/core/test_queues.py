@@ -140,9 +140,13 @@ def test_a_preview_and_a_check_run_while_a_backlog_holds_the_default_queue(
     # The workers of ``make run``: the default queue's (one busy slot, so the backlog
     # is a real queue) and the interactive queue's, each consuming what run_console
     # tells it to.
+    # Stopping one in-process worker asks every one to stop (Celery keeps that in a
+    # module global): each gets time to notice and finish its current task.
     with (
-        worker_thread(queues=[_queues_of(processes["worker"])], concurrency=1),
-        worker_thread(queues=[_queues_of(processes["interactive"])], concurrency=1),
+        worker_thread(queues=[_queues_of(processes["worker"])], concurrency=1, shutdown_timeout=60),
+        worker_thread(
+            queues=[_queues_of(processes["interactive"])], concurrency=1, shutdown_timeout=60
+        ),
     ):
         client = client_for(marketer)
         response = client.post(
