@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,dev]'
 	touch $@
 
-## Run the console with a worker and beat on the embedded default (SQLite + filesystem broker).
+## Run the console with its workers (default queue + beat, interactive queue) on the embedded default (SQLite + filesystem broker).
 run: $(VENV)/.installed
 	PORT=$(PORT) $(PY) manage.py run_console
 

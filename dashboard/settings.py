@@ -20,6 +20,7 @@ import environ
 from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -314,6 +315,30 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Two queues (#15 finding 5): what a person waits for on the page (a preview, a CQL
+# run, an account check or key verification, a customer look-up or profile page) goes to its own
+# queue, which the run command and the README give a worker of its own, so a backlog
+# of event dispatches, exports, syncs, alerts or sweeps on the default queue never
+# holds it up. Every other task goes to the default queue. A worker started without
+# -Q consumes both (nothing is stranded by a deployment that runs only one kind).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+INTERACTIVE_QUEUE = "interactive"
+INTERACTIVE_TASKS = (
+    "previews.run_preview",
+    "previews.run_evaluation",
+    "accounts.run_check",
+    "accounts.verify_credential",
+    "profiles.lookup",
+    # The profile page's fetch, refresh, attribute edit and browse page (#16).
+    "profiles.profile_work",
+)
+# Each queue with its own exchange and routing key, stated rather than left to
+# Celery's defaults (which put a bare Queue on the default exchange).
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, INTERACTIVE_QUEUE)
+)
+CELERY_TASK_ROUTES = {name: {"queue": INTERACTIVE_QUEUE} for name in INTERACTIVE_TASKS}
 
 # --- Switchyard ---------------------------------------------------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)

@@ -228,34 +228,50 @@ def idp(settings):
 # --- Celery ---------------------------------------------------------------------------
 @pytest.fixture
 def celery_worker(transactional_db, settings):
-    """A real Celery worker (in a thread) consuming the configured broker."""
-    from dashboard.celery import app
-
+    """A real Celery worker (in a thread) consuming every queue of the configured
+    broker (the default one and the interactive one)."""
     # Connections opened by the worker thread must close after each task, or the test
     # database cannot be flushed or dropped.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(app.conf.task_default_queue)
+    purge_queues()
     with worker_thread() as worker:
         yield worker
 
 
+def purge_queues() -> None:
+    """Drop what earlier tests left in every queue the app routes to."""
+    from dashboard.celery import app
+
+    with app.connection_for_write() as conn:
+        for name in app.amqp.queues:
+            conn.default_channel.queue_purge(name)
+
+
 @contextmanager
-def worker_thread():
-    """A real Celery worker (two threads) on the app's broker as configured now."""
+def worker_thread(
+    *, queues: list[str] | None = None, concurrency: int = 2, shutdown_timeout: float = 15
+):
+    """A real Celery worker (``concurrency`` threads) on the app's broker as configured
+    now, consuming ``queues`` (default: all of them)."""
     from celery.contrib.testing.worker import start_worker
 
     from dashboard.celery import app
 
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=2,
-        perform_ping_check=False,
-        loglevel="WARNING",
-        shutdown_timeout=15,
-    ) as worker:
-        yield worker
+    try:
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=concurrency,
+            perform_ping_check=False,
+            loglevel="WARNING",
+            shutdown_timeout=shutdown_timeout,
+            queues=queues,
+        ) as worker:
+            yield worker
+    finally:
+        # A worker's queue selection is kept on the shared app: the next one starts
+        # from every queue again.
+        app.amqp.queues.select(list(app.amqp.queues))
 
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):

@@ -13,6 +13,7 @@ import hmac
 import logging
 from datetime import timedelta
 
+from amqp.exceptions import ChannelError
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count
@@ -59,12 +60,18 @@ def _queue_lengths() -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "switchyard_celery_queue_length", "Messages waiting in the Celery queue", labels=["queue"]
     )
-    queue = app.conf.task_default_queue
     try:
         with app.connection_for_read(connect_timeout=1) as conn:
             conn.ensure_connection(max_retries=1)
-            declared = conn.default_channel.queue_declare(queue=queue, passive=True)
-            family.add_metric([queue], declared.message_count)
+            # The default queue and the interactive one (#15 finding 5).
+            for queue in app.amqp.queues:
+                try:
+                    declared = conn.default_channel.queue_declare(queue=queue, passive=True)
+                except ChannelError:
+                    # Redis keeps no empty queue: one that does not exist holds nothing.
+                    family.add_metric([queue], 0)
+                    continue
+                family.add_metric([queue], declared.message_count)
     except Exception as exc:  # broker down or the transport cannot count: leave it out
         logger.info("metrics_queue_unmeasurable", extra={"error": type(exc).__name__})
     return family

@@ -66,9 +66,13 @@ class Outcome:
 
 
 def events_dispatch(
-    *, budget_seconds: float | None = None, event_ids: Iterable[int] | None = None
+    *,
+    budget_seconds: float | None = None,
+    event_ids: Iterable[int] | None = None,
+    account_id: int | None = None,
 ) -> DispatchReport:
-    """Deliver due events until none is left or the time budget is spent.
+    """Deliver due events (of ``account_id``, when given) until none is left or the
+    time budget is spent.
 
     Claims at most ``EVENTS_CLAIM_SIZE`` events at a time, so memory stays flat
     whatever the backlog; ``report.more`` says the budget ran out first.
@@ -79,9 +83,11 @@ def events_dispatch(
     report = DispatchReport()
     while True:
         if time.monotonic() > deadline:
-            report.more = outbox.has_due_events()
+            report.more = outbox.has_due_events(account_id=account_id)
             return report
-        token, claimed = outbox.claim_due(limit=setting("EVENTS_CLAIM_SIZE", 5000), event_ids=ids)
+        token, claimed = outbox.claim_due(
+            limit=setting("EVENTS_CLAIM_SIZE", 5000), event_ids=ids, account_id=account_id
+        )
         if not claimed:
             return report
         report.claimed += len(claimed)

@@ -213,3 +213,31 @@ class ReplayItem(models.Model):
 
     def __str__(self) -> str:
         return f"replay {self.replay_id}: event {self.event_id}"
+
+
+class DispatchRequest(models.Model):
+    """The one dispatcher message an account has waiting, if any (#15 finding 5).
+
+    Every composer POST used to send its own dispatch message: a burst of 3,600 events
+    left 2,979 no-op messages in front of everybody's previews. Asking for a dispatcher
+    now first *claims* this row (one conditional UPDATE: free, or waiting for a later
+    run); only the request that claims it sends a message, under ``token``. The
+    dispatcher frees the row when it starts, *before* it claims any event, so an event
+    queued later either is claimed by that run or claims the row again and sends a new
+    message. A message whose token no longer matches was superseded and does nothing.
+    A row left claimed by a lost message is re-claimed by the sweeper.
+    """
+
+    account = models.OneToOneField(
+        "accounts.ConnectedAccount",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    # "" when no message is waiting; else the token the waiting message carries.
+    token = models.CharField(max_length=32, blank=True)
+    # When the waiting message runs (now, or a retry's countdown later).
+    run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"dispatch request of account {self.account_id}"

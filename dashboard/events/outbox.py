@@ -11,22 +11,29 @@ by the sweeper* (``core.sweep``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from dashboard.accounts.models import ConnectedAccount
-from dashboard.core.queueing import attempts_left, claim, send_now
+from dashboard.core.queueing import attempts_left, claim, send_now, waiting_since
 from dashboard.events import preparing
-from dashboard.events.models import AttemptOutcome, EventAttempt, EventStatus, OutboundEvent
+from dashboard.events.models import (
+    AttemptOutcome,
+    DispatchRequest,
+    EventAttempt,
+    EventStatus,
+    OutboundEvent,
+)
 from dashboard.events.preparing import EventRefused
 from integrations import errors
 from integrations.errors import Problem
@@ -92,37 +99,110 @@ def event_queue(
         created_at=now,
     )
     if dispatch and not duplicate:
-        _dispatch_on_commit()
+        _dispatch_on_commit(account.pk)
     return event
 
 
-def _send_dispatch() -> None:
-    send_now(DISPATCH_TASK)
+def _dispatch_on_commit(account_id: int) -> None:
+    """Ask for a dispatcher for ``account_id`` after commit (never raising if the
+    broker is down: the events stay queued and the sweeper dispatches them).
 
-
-def _dispatch_on_commit() -> None:
-    """Ask for a dispatcher run after commit (never raising if the broker is down:
-    the events stay queued and the sweeper dispatches them).
-
-    One dispatcher claims every due event, so a transaction that queues many events
-    asks once, not once per event.
+    One dispatcher run claims every due event of the account, so a transaction that
+    queues many events asks once per account, and across requests the account's
+    :class:`DispatchRequest` lets at most one message wait (:func:`dispatch_request`).
     """
     # Django keeps the callbacks of the open transaction in ``run_on_commit`` as
     # (savepoint ids, function, robust) and drops them on rollback.
-    if any(entry[1] is _send_dispatch for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(_send_dispatch)
+    for entry in connection.run_on_commit:
+        callback = entry[1]
+        if getattr(callback, "func", None) is dispatch_request and callback.keywords == {
+            "account_id": account_id
+        }:
+            return
+    transaction.on_commit(functools.partial(dispatch_request, account_id=account_id))
 
 
-# --- claiming ------------------------------------------------------------------------
-def due_events():
-    return OutboundEvent.objects.filter(
-        status=EventStatus.QUEUED, next_attempt_at__lte=timezone.now()
+# --- asking for a dispatcher ------------------------------------------------------------
+def dispatch_request(
+    *, account_id: int, delay: float = 0.0, stale_before: datetime | None = None
+) -> bool:
+    """Send a dispatcher message for ``account_id`` (to run in ``delay`` seconds)
+    unless one is already waiting that runs no later; ``True`` when one was sent.
+
+    ``stale_before``: a waiting message due before then counts as lost (the sweeper
+    passes it; the broker may have dropped the message) and is replaced.
+    """
+    now = timezone.now()
+    run_at = now + timedelta(seconds=max(0.0, delay))
+    # INSERT OR IGNORE / ON CONFLICT DO NOTHING: the row exists from here on.
+    DispatchRequest.objects.bulk_create(
+        [DispatchRequest(account_id=account_id)], ignore_conflicts=True
+    )
+    free_or_later = Q(token="") | Q(run_at__gt=run_at)
+    if stale_before is not None:
+        free_or_later |= Q(run_at__lt=stale_before)
+    token = uuid.uuid4().hex
+    # One conditional UPDATE decides which request sends: concurrent ones (other web
+    # threads, other processes) find the row taken and rely on that message.
+    if not claim(
+        DispatchRequest.objects.filter(free_or_later, account_id=account_id),
+        token=token,
+        run_at=run_at,
+    ):
+        return False
+    options = {"countdown": delay} if delay > 0 else {}
+    if send_now(DISPATCH_TASK, account_id, token, **options):
+        return True
+    # The broker refused: free the row so the next request (or the sweeper) sends.
+    DispatchRequest.objects.filter(account_id=account_id, token=token).update(token="", run_at=None)
+    return False
+
+
+def dispatch_started(*, account_id: int, token: str) -> bool:
+    """Free ``account_id``'s request as its dispatcher starts; ``False`` when ``token``
+    is not the waiting one (a superseded or redelivered message: do nothing).
+
+    Freed *before* any event is claimed: an event committed after this moment asks
+    for (and gets) a new message, and one committed before is claimed by this run.
+    """
+    return claim(
+        DispatchRequest.objects.filter(account_id=account_id, token=token),
+        token="",
+        run_at=None,
     )
 
 
-def has_due_events() -> bool:
-    return due_events().exists()
+def dispatch_accounts_due(*, stale_before: datetime | None = None) -> int:
+    """Ask for a dispatcher for every account with due events; returns how many
+    messages were sent (accounts whose message is already waiting send none)."""
+    accounts = due_events().order_by().values_list("account_id", flat=True).distinct()
+    return sum(dispatch_request(account_id=pk, stale_before=stale_before) for pk in accounts)
+
+
+def dispatch_again_when_due(*, account_id: int) -> None:
+    """After a run: ask for the next one when the account's earliest queued event
+    (a retry waiting out its backoff) becomes due, so none is left waiting."""
+    next_due = (
+        OutboundEvent.objects.filter(account_id=account_id, status=EventStatus.QUEUED)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if next_due is not None:
+        delay = (next_due - timezone.now()).total_seconds()
+        dispatch_request(account_id=account_id, delay=delay)
+
+
+# --- claiming ------------------------------------------------------------------------
+def due_events(*, account_id: int | None = None):
+    due = OutboundEvent.objects.filter(
+        status=EventStatus.QUEUED, next_attempt_at__lte=timezone.now()
+    )
+    return due if account_id is None else due.filter(account_id=account_id)
+
+
+def has_due_events(*, account_id: int | None = None) -> bool:
+    return due_events(account_id=account_id).exists()
 
 
 @dataclass
@@ -152,12 +232,17 @@ def _claimed_from_row(row) -> ClaimedEvent:
     return ClaimedEvent(*row[:4], envelope or {}, *row[5:])
 
 
-def claim_due(*, limit: int, event_ids: list[int] | None = None) -> tuple[str, list[ClaimedEvent]]:
-    """Claim up to ``limit`` due events for this dispatcher: (its token, the events).
-    Nobody else gets them until they are recorded or their lease runs out."""
+def claim_due(
+    *, limit: int, event_ids: list[int] | None = None, account_id: int | None = None
+) -> tuple[str, list[ClaimedEvent]]:
+    """Claim up to ``limit`` due events (of ``account_id``, when given) for this
+    dispatcher: (its token, the events). Nobody else gets them until they are
+    recorded or their lease runs out."""
     now = timezone.now()
     token = uuid.uuid4().hex
     due = due_events()
+    if account_id is not None:
+        due = due.filter(account_id=account_id)
     if event_ids is not None:
         due = due.filter(id__in=event_ids)
     due = due.order_by("next_attempt_at", "id")
@@ -318,8 +403,10 @@ def events_sweep() -> int:
 def events_resend_waiting() -> int:
     """The events sweeper, run by ``core.sweep`` (registered in apps.py): re-queue
     lost leases, then make sure due events (re-queued ones, or ones whose dispatch
-    never reached the broker) get a dispatcher. Returns how many were re-queued."""
+    never reached the broker) get a dispatcher. Returns how many were re-queued.
+
+    An account's dispatch message that should have run long ago counts as lost and
+    is replaced; one still waiting its turn is left alone (no pile of duplicates)."""
     swept = events_sweep()
-    if has_due_events():
-        send_now(DISPATCH_TASK)
+    dispatch_accounts_due(stale_before=waiting_since())
     return swept

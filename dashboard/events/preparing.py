@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from dashboard.core.nesting import nesting_refusal, value_nesting_refusal
 from integrations.errors import PayloadError
 from integrations.events import EventsAdapter, InvalidEvent, PreparedEvent
 from integrations.provider import Capability
@@ -52,7 +53,11 @@ def event_types_for(provider: str) -> list[str]:
 
 
 def parse_json(text: str) -> Any:
-    """The JSON value in ``text``; :class:`EventRefused` saying where it breaks."""
+    """The JSON value in ``text``; :class:`EventRefused` saying where it breaks, or
+    how deep it nests when that is past what decoding can take (#15 finding 8)."""
+    too_deep = nesting_refusal(text, subject="The payload is")
+    if too_deep:
+        raise EventRefused([too_deep])
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -73,6 +78,9 @@ def prepare(
     now = now or datetime.now(UTC)
     if isinstance(payload, str):
         payload = parse_json(payload)
+    elif too_deep := value_nesting_refusal(payload, subject="The payload is"):
+        # A decoded value handed in by code (a command, a replay) gets the same limit.
+        raise EventRefused([too_deep])
     if not isinstance(payload, dict):
         raise EventRefused(["payload: must be a JSON object"])
     adapter = adapter_for(provider)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from dashboard.core.nesting import depth_refusal, nesting_refusal
 from integrations.croct.client import ContentContext, PayloadError
 from integrations.croct.payloads import (
     validate_client_id,
@@ -49,6 +50,9 @@ class VisitorInputError(ValueError):
 def scalar(text: str) -> Any:
     """``true``/``false``/``null``/numbers/``"quoted"`` as JSON; anything else a string."""
     text = text.strip()
+    if text[:1] in ("[", "{"):
+        # Never a scalar; not decoding it also means no depth to run out of.
+        return text
     try:
         value = json.loads(text)
     except ValueError:
@@ -73,6 +77,10 @@ def attributes_from_pairs(pairs: Iterable[str]) -> dict[str, Any]:
         parts = key.split(".")
         if any(not p for p in parts):
             raise VisitorInputError({"attributes": f"attributes.{key}: keys must be non-empty"})
+        # Each dot is a level: a 5,000-part key would be a map 5,000 deep.
+        too_deep = depth_refusal(len(parts), subject="The attributes are")
+        if too_deep:
+            raise VisitorInputError({"attributes": too_deep})
         target = attributes
         for depth, part in enumerate(parts[:-1]):
             existing = target.setdefault(part, {})
@@ -91,6 +99,10 @@ def attributes_from_text(text: str) -> dict[str, Any]:
     text = (text or "").strip()
     if not text:
         return {}
+    # Measured before anything decodes it: JSON this deep is a RecursionError (#15).
+    too_deep = nesting_refusal(text, subject="The attributes are")
+    if too_deep:
+        raise VisitorInputError({"attributes": too_deep})
     if text.startswith("{"):
         try:
             value = json.loads(text)

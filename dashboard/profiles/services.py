@@ -20,6 +20,7 @@ from django.utils import timezone
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import NoActiveCredential, provider_client
 from dashboard.calls.context import call_context
+from dashboard.core.nesting import nesting_refusal
 from dashboard.core.queueing import attempts_left, claim, enqueue_on_commit
 from dashboard.profiles.cache import cache_lookup_ids, cache_upsert
 from dashboard.profiles.models import (
@@ -326,10 +327,15 @@ def profile_fetch(*, account: ConnectedAccount, profile_id: str) -> dict[str, An
 
 
 def _parse_value(raw: str) -> Any:
-    """Numbers, true/false and JSON lists/objects as such; anything else as text."""
+    """Numbers, true/false and JSON lists/objects as such; anything else as text.
+
+    Raises ProfileInputError for JSON nested past what decoding can take (#15)."""
     text = (raw or "").strip()
     if text in ("true", "false"):
         return text == "true"
+    too_deep = nesting_refusal(text, subject="The value is")
+    if too_deep:
+        raise ProfileInputError("value", too_deep)
     if text[:1] in ("[", "{") or text.lstrip("-").replace(".", "", 1).isdigit():
         try:
             return json.loads(text)

@@ -171,7 +171,8 @@ def run(budget_seconds: float = 600) -> list[Result]:
         _queue_backlog(account, EVENTS)
         _analyze()
         with app.connection_for_write() as conn:
-            conn.default_channel.queue_purge(app.conf.task_default_queue)
+            for queue in app.amqp.queues:  # the default and the interactive queue
+                conn.default_channel.queue_purge(queue)
         worker = _start_worker()
         _wait_ready(app)
         rss_samples: list[tuple[int, int]] = []

@@ -95,7 +95,8 @@ def run(budget_seconds: float = 120) -> list[Result]:
     )
     budget = Budget(budget_seconds)
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(app.conf.task_default_queue)
+        for queue in app.amqp.queues:  # the default and the interactive queue
+            conn.default_channel.queue_purge(queue)
     try:
         with start_worker(
             app,

@@ -64,14 +64,15 @@ def test_a_check_clicked_while_the_broker_is_down_waits_and_runs_once_it_is_back
 
     # The broker comes back (empty: the message was never sent).
     redis_broker.start()
-    assert redis_broker.queue_length() == 0
+    # Checks go to the interactive queue (#15 finding 5).
+    assert redis_broker.queue_length("interactive") == 0
     assert client.get(reverse("healthz")).status_code == 200
     # Too early: a check that has not waited QUEUE_RESEND_AFTER_SECONDS is left alone.
     assert sweep()["accounts.checks"] == 0
-    assert redis_broker.queue_length() == 0
+    assert redis_broker.queue_length("interactive") == 0
     with after_the_resend_delay(settings):
         assert sweep()["accounts.checks"] == 1
-    assert redis_broker.queue_length() == 1
+    assert redis_broker.queue_length("interactive") == 1
 
     # A real worker on that broker runs it; the page's poll then says it passed.
     with start_worker_on():

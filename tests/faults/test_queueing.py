@@ -188,8 +188,9 @@ def test_enqueue_with_the_real_broker_down_keeps_the_row_and_the_sweeper_sends_i
     redis_broker.start()
     with later():
         assert sweep()["accounts.checks"] == 1
-    assert redis_broker.queue_length() == 1
-    message = json.loads(redis_broker.client().lindex("celery", 0))
+    # A check is interactive work: its own queue (#15 finding 5).
+    assert redis_broker.queue_length("interactive") == 1
+    message = json.loads(redis_broker.client().lindex("interactive", 0))
     assert message["headers"]["task"] == "accounts.run_check"
     args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
     assert args == [check.pk]

@@ -1,5 +1,6 @@
-"""``make run``: migrate, seed the demo, then run the web server, a Celery worker and
-the beat scheduler together until Ctrl-C stops them all."""
+"""``make run``: migrate, seed the demo, then run the web server, two Celery workers
+(the default queue with the beat, and the interactive queue) together until Ctrl-C
+stops them all."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.request
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -22,8 +24,63 @@ from dashboard.core.processes import stop_groups
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss "%(a)s"'
 
 
+def console_processes(*, host: str, port: int) -> dict[str, list[str]]:
+    """The command line of each process ``make run`` starts, by name.
+
+    Two workers (#15 finding 5): ``worker`` takes the default queue (event dispatch,
+    exports, syncs, alerts, sweeps) and runs the beat; ``interactive`` takes only the
+    interactive queue (previews, CQL runs, checks, look-ups) with its own pool, so
+    however long the default queue's backlog, what a person waits for runs at once.
+    One pool consuming both queues would not do: its processes can all be busy with
+    the backlog.
+    """
+    bin_dir = os.path.dirname(sys.executable)
+    celery = [os.path.join(bin_dir, "celery"), "-A", "dashboard", "worker"]
+    common = ["--loglevel", "INFO", "--without-mingle", "--without-gossip"]
+    return {
+        "web": [
+            os.path.join(bin_dir, "gunicorn"),
+            "dashboard.wsgi",
+            "--bind",
+            f"{host}:{port}",
+            # One process, many threads: the sandboxes keep their state in memory.
+            "--workers",
+            "1",
+            "--threads",
+            "16",
+            "--timeout",
+            "120",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+        ],
+        "worker": [
+            *celery,
+            "--beat",
+            "--queues",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--hostname",
+            "default@%h",
+            "--concurrency",
+            "2",
+            *common,
+        ],
+        "interactive": [
+            *celery,
+            "--queues",
+            settings.INTERACTIVE_QUEUE,
+            "--hostname",
+            "interactive@%h",
+            "--concurrency",
+            "2",
+            *common,
+        ],
+    }
+
+
 class Command(BaseCommand):
-    help = "Run the whole console (web, worker, beat) on the embedded default."
+    help = "Run the whole console (web, workers, beat) on the embedded default."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -33,39 +90,7 @@ class Command(BaseCommand):
         url = f"http://{host}:{port}"
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo", base_url=url)
-        bin_dir = os.path.dirname(sys.executable)
-        processes = {
-            "web": [
-                os.path.join(bin_dir, "gunicorn"),
-                "dashboard.wsgi",
-                "--bind",
-                f"{host}:{port}",
-                # One process, many threads: the sandboxes keep their state in memory.
-                "--workers",
-                "1",
-                "--threads",
-                "16",
-                "--timeout",
-                "120",
-                "--access-logfile",
-                "-",
-                "--access-logformat",
-                ACCESS_LOG_FORMAT,
-            ],
-            "worker": [
-                os.path.join(bin_dir, "celery"),
-                "-A",
-                "dashboard",
-                "worker",
-                "--beat",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-        }
+        processes = console_processes(host=host, port=port)
         children = {
             name: subprocess.Popen(cmd, start_new_session=True)  # noqa: S603
             for name, cmd in processes.items()
