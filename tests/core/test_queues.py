@@ -28,6 +28,7 @@ INTERACTIVE = {
     "accounts.run_check",
     "accounts.verify_credential",
     "profiles.lookup",
+    "profiles.profile_work",
 }
 DEFAULT = {
     "events.dispatch",
