@@ -306,15 +306,14 @@ class PublicShareOpen(models.Model):
 
 class SlotSource(models.TextChoices):
     PREVIEW = "preview", "Seen in a preview"
-    EXPORT = "export", "Seen in an export"
     STAFF = "staff", "Added by staff"
     DEMO = "demo", "The sandbox's demo catalog"
 
 
 class CatalogSlot(models.Model):
-    """One slot of an account's catalog: what the console has seen of it (previews,
-    exports) and what staff wrote about it. Croct's content API has no slot listing, so
-    this is the only place a marketer can pick a slot from."""
+    """One slot of an account's catalog: what the console has seen of it (previews; the
+    documented exports name no slot) and what staff wrote about it. Croct's content API
+    has no slot listing, so this is the only place a marketer can pick a slot from."""
 
     account = models.ForeignKey(
         "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="catalog_slots"

@@ -73,16 +73,6 @@ def test_content_over_the_bound_keeps_a_note_instead():
     assert "Open the preview" in kept["_omitted"]
 
 
-def test_content_from_an_export_is_recorded_with_its_component(db, croct):
-    slot = services.catalog_record_export(
-        account=croct,
-        slot_id="footer",
-        content={"_component": "footer@3", "text": "Bye"},
-        version="3.0",
-    )
-    assert (slot.added_source, slot.component, slot.versions) == ("export", "footer@3", ["3.0"])
-
-
 # --- staff entries ------------------------------------------------------------------
 def test_a_marketer_adds_edits_and_removes_a_slot_and_each_step_is_audited(
     db, croct, marketer, client_for

@@ -35,7 +35,6 @@ class Migration(migrations.Migration):
                         blank=True,
                         choices=[
                             ("preview", "Seen in a preview"),
-                            ("export", "Seen in an export"),
                             ("staff", "Added by staff"),
                             ("demo", "The sandbox's demo catalog"),
                         ],
@@ -47,7 +46,6 @@ class Migration(migrations.Migration):
                     models.CharField(
                         choices=[
                             ("preview", "Seen in a preview"),
-                            ("export", "Seen in an export"),
                             ("staff", "Added by staff"),
                             ("demo", "The sandbox's demo catalog"),
                         ],

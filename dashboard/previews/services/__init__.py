@@ -18,7 +18,6 @@ task name through ``dashboard.core.queueing``).
 from dashboard.previews.visitors import VisitorInputError
 
 from .catalog import (
-    catalog_record_export,
     catalog_record_preview,
     catalog_seed,
     catalog_slot_remove,
@@ -46,7 +45,6 @@ __all__ = [
     "LabelSaved",
     "Visitor",
     "VisitorInputError",
-    "catalog_record_export",
     "catalog_record_preview",
     "catalog_seed",
     "catalog_slot_remove",

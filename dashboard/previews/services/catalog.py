@@ -136,25 +136,6 @@ def catalog_record_seen_quietly(*, preview: PreviewRequest) -> None:
         logger.exception("catalog_record_failed", extra={"preview_id": preview.pk})
 
 
-def catalog_record_export(
-    *, account: ConnectedAccount, slot_id: str, content: Any, version: str = "", locale: str = ""
-) -> CatalogSlot:
-    """Note a slot whose content arrived in exported data (``_component`` read from it)."""
-    slot_id = check_slot_id(slot_id)
-    component = content.get("_component") if isinstance(content, Mapping) else None
-    return retry_on_locked(
-        lambda: _record(
-            account_id=account.pk,
-            slot_id=slot_id,
-            source=SlotSource.EXPORT,
-            versions=[version] if version else [],
-            locales=[locale.lower()] if locale else [],
-            component=str(component or ""),
-            content=content,
-        )
-    )
-
-
 def catalog_seed(*, account: ConnectedAccount, slots: Iterable[Mapping[str, Any]]) -> int:
     """Add a sandbox's demo slots (``Provider.sandbox_demo_slots``) to ``account``'s
     catalog; slots already there keep what staff wrote. How many were new."""
