@@ -86,6 +86,20 @@ def test_a_marketer_previews_a_slot_runs_a_grid_and_opens_a_diff(
         "Personalized for Pro users" in page.locator("tr[data-path='content.title']").inner_text()
     )
     screenshot(page, "previews-diff")
+
+    # 5. One picked cell is compared with the baseline (#16 defect 7: it was a 404),
+    # and comparing with none picked says what to do on the grid itself.
+    page.go_back()
+    page.wait_for_selector("#grid-cells[data-finished=true]")
+    for box in page.locator("input[data-diff-pick]:checked").all():
+        box.uncheck()
+    page.click("[data-testid=diff-button]")
+    page.wait_for_selector(".messages >> text=Tick two cells to compare them")
+    page.check(f"[data-cell='{pro.pk}'] input[data-diff-pick]")
+    page.click("[data-testid=diff-button]")
+    page.wait_for_selector("[data-testid=diff]")
+    assert f"#{baseline.pk} vs #{pro.pk}" in page.locator("h1").inner_text()
+    screenshot(page, "previews-diff-with-baseline")
     assert problems == []
 
 

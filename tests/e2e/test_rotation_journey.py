@@ -137,3 +137,28 @@ def test_a_refused_key_says_so_once_in_the_table_and_the_panel(
     assert page.locator("[data-testid=credential][data-state=pending]").count() == 0
     assert page.locator(".messages li, .messages .message").count() <= 1
     screenshot(page, "rotation-verification-failed")
+
+
+def test_the_rotate_form_reports_every_mistake_at_once_and_keeps_the_overlap(
+    page, admin, demo_account
+):
+    """#16 defect 3: the key and the overlap used to be refused one round at a time, and
+    the overlap typed was lost; the cleared key field is said, not silent. #16 defect 11:
+    the page says "just now", not "0 minutes ago"."""
+    account = demo_account("croct", name="Croct storefront")
+    browser_login(page, admin.username)
+    page.goto(f"/accounts/{account.pk}/rotate/")
+    page.fill("#id_secret_api_key", "not-a-uuid-key")
+    page.fill("#id_overlap_hours", "99999")
+    page.get_by_role("button", name="Add key and verify").click()
+    page.wait_for_selector("[data-testid=secrets-cleared]")
+    errors = page.locator(".errorlist").all_inner_texts()
+    assert len([e for e in errors if e.strip()]) >= 2, errors
+    assert page.locator("#id_overlap_hours").input_value() == "99999"
+    assert page.locator("#id_secret_api_key").input_value() == ""
+    screenshot(page, "rotation-form-every-error")
+
+    page.goto(f"/accounts/{account.pk}/")
+    body = page.locator("main").inner_text()
+    assert "0 minutes" not in body
+    assert "just now" in body
