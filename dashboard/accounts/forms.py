@@ -129,8 +129,13 @@ class RotationForm(forms.Form):
         self.fields["overlap_hours"].widget.attrs["max"] = (
             django_settings.CREDENTIAL_MAX_OVERLAP_HOURS
         )
+        most = django_settings.CREDENTIAL_MAX_OVERLAP_HOURS
         self.fields["overlap_hours"].validators.append(
-            MaxValueValidator(django_settings.CREDENTIAL_MAX_OVERLAP_HOURS)
+            MaxValueValidator(
+                most,
+                message=f"At most {most} hours ({most // 24} days): the old key "
+                "cannot stay alive longer than that.",
+            )
         )
         for field in provider_class.secrets:
             self.fields[f"secret_{field.name}"] = forms.CharField(
