@@ -326,7 +326,7 @@ def profile_fetch(*, account: ConnectedAccount, profile_id: str) -> dict[str, An
 # --- edit ---------------------------------------------------------------------------
 
 
-def _parse_value(raw: str) -> Any:
+def parse_profile_value(raw: str) -> Any:
     """Numbers, true/false and JSON lists/objects as such; anything else as text.
 
     Raises ProfileInputError for JSON nested past what decoding can take (#15)."""
@@ -353,7 +353,7 @@ def profile_set_attribute(
     "duplicate_key", "profile"}``. Raises ProfileInputError for values the provider's
     rules refuse and ProviderError when the provider fails.
     """
-    parsed = _parse_value(value)
+    parsed = parse_profile_value(value)
     name = (name or "").strip()
     adapter = adapter_for(account)
     with call_context(subject_type="profile", subject_id=subject_key(profile_id)):

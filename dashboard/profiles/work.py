@@ -25,7 +25,7 @@ from dashboard.core.queueing import attempts_left, claim, enqueue_on_commit
 from dashboard.profiles import services
 from dashboard.profiles.models import ProfileWork, WorkKind, WorkStatus
 from dashboard.profiles.query import adapter_for
-from dashboard.profiles.services import ProfileInputError
+from dashboard.profiles.services import ProfileInputError, parse_profile_value
 from integrations import errors
 from integrations.errors import PayloadError
 from integrations.provider import Capability, SettingsError
@@ -75,6 +75,9 @@ def profile_edit_start(
     if adapter is None or not account.provider_class.can(Capability.PROFILE_WRITE):
         raise ProfileInputError("account", f"{account.provider_label} profiles are read-only")
     _refuse_uncallable(account)
+    # What can be refused without the provider (a value nested too deep to decode) is
+    # refused here, at the field, before anything is queued (#15 finding 8).
+    parse_profile_value(value)
     return _start(
         kind=WorkKind.EDIT,
         account=account,
