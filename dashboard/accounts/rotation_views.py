@@ -82,7 +82,10 @@ def rotate(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             if provider_class.can_verify():
-                messages.info(request, f"New key {credential.fingerprint} added; verifying it now.")
+                # No "verifying" message: the worker may settle the key before the page
+                # renders. The panel says it is verifying; the outcome is said once, by
+                # whichever sees it first (the page or its poll): announce_if_settled.
+                request.session[ANNOUNCE_KEY] = credential.pk
             else:
                 messages.warning(
                     request,
@@ -115,13 +118,28 @@ def rotation_status(request: HttpRequest, pk: int, credential_pk: int) -> HttpRe
     if request.htmx and not verifying and credential.state in _SETTLED:
         # The verification ended: one sentence says how, and the page reloads so the
         # credentials table and the panel show the same state (#16 defect 2).
-        level, sentence = verification_sentence(credential)
-        messages.add_message(request, level, sentence)
+        announce_if_settled(request, [credential])
         response["HX-Refresh"] = "true"
     return response
 
 
 _SETTLED = (CredentialState.ACTIVE, CredentialState.FAILED)
+# The key this session added and has not yet been told the outcome of.
+ANNOUNCE_KEY = "rotation_to_announce"
+
+
+def announce_if_settled(request: HttpRequest, credentials) -> None:
+    """Say once how the verification of the key this session added ended, if one of
+    ``credentials`` (as the page read them) is that key and it has settled."""
+    waiting = request.session.get(ANNOUNCE_KEY)
+    if waiting is None:
+        return
+    for credential in credentials:
+        if credential.pk == waiting and credential.state in _SETTLED:
+            del request.session[ANNOUNCE_KEY]
+            level, sentence = verification_sentence(credential)
+            messages.add_message(request, level, sentence)
+            return
 
 
 def verification_sentence(credential: Credential) -> tuple[int, str]:

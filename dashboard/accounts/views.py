@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dashboard.accounts import selectors, services
 from dashboard.accounts.forms import AccountForm
 from dashboard.accounts.models import AccountCheck, ConnectedAccount
-from dashboard.accounts.rotation_views import rotation_context
+from dashboard.accounts.rotation_views import announce_if_settled, rotation_context
 from dashboard.core.htmx import render_polled
 from dashboard.core.roles import perm
 from integrations.registry import UnknownProvider, all_providers, get_provider
@@ -85,6 +85,9 @@ def account_connect(request: HttpRequest, provider: str) -> HttpResponse:
 @permission_required(perm("view_accounts"), raise_exception=True)
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(ConnectedAccount, pk=pk)
+    keys = rotation_context(account=account, user=request.user)
+    # A key added by this session may have settled before this page: say how, once.
+    announce_if_settled(request, [row["credential"] for row in keys["credentials"]])
     return render(
         request,
         "accounts/detail.html",
@@ -92,7 +95,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "account": account,
             "provider": account.provider_class,
             "checks": selectors.recent_checks(account=account),
-            **rotation_context(account=account, user=request.user),
+            **keys,
         },
     )
 

@@ -74,7 +74,6 @@ def run_profile_work() -> list:
     """
     from dashboard.profiles.models import ProfileWork, WorkStatus
     from dashboard.profiles.work import profile_work_run
-
     from tests.conftest import flush_call_log
 
     pending = ProfileWork.objects.filter(status=WorkStatus.PENDING).order_by("id")
