@@ -15,7 +15,7 @@ from dashboard.accounts.services import provider_client
 from integrations.croct.models import ContentRequest
 from integrations.errors import ProviderError
 from tests.alerts.conftest import receiver  # noqa: F401  (the webhook receiver fixture)
-from tests.conftest import browser_login, screenshot
+from tests.conftest import browser_login, flush_call_log, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +60,8 @@ def test_an_admin_creates_a_rule_and_a_revoked_key_alerts_once(
         with pytest.raises(ProviderError):
             client.content(ContentRequest(slot_id="home-hero", client_id=str(uuid.uuid4())))
 
+    # The failed calls reach the log through the background writer, as in production.
+    flush_call_log()
     out = tmp_path / "run.txt"
     with out.open("w") as stream:
         call_command("run_alerts", stdout=stream)
