@@ -512,6 +512,9 @@ MFA_FORMS = {
     "reauthenticate": "dashboard.team.forms.LockingReauthenticateForm",
 }
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Switchyard")
+# The code of the period just before also counts (allauth's default is the current one
+# only): a code typed as it turns over is not refused, as GitHub and most apps allow.
+MFA_TOTP_TOLERANCE = 1
 MFA_RECOVERY_CODE_COUNT = 10
 MFA_RECOVERY_CODES_SHOW_ONCE = True
 MFA_PASSKEY_LOGIN_ENABLED = False

@@ -122,6 +122,20 @@ def test_a_correct_code_after_a_few_wrong_ones_still_signs_in(client, admin):
     assert client.get(reverse("overview")).status_code == 200
 
 
+def test_the_code_of_the_period_just_ended_still_signs_in(client, admin):
+    """A code typed as the period turns over is accepted (MFA_TOTP_TOLERANCE = 1)."""
+    password_step(client, admin.username)
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code(admin, offset=-1)})
+    assert response.status_code == 302
+
+
+def test_a_code_two_periods_old_is_refused(client, admin):
+    password_step(client, admin.username)
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code(admin, offset=-2)})
+    assert response.status_code == 200
+    assert client.get(reverse("overview")).status_code == 302
+
+
 def test_secrets_are_encrypted_at_rest(admin):
     from dashboard.accounts.encryption import fernet
 
