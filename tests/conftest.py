@@ -254,9 +254,15 @@ def worker_thread(
     """A real Celery worker (``concurrency`` threads) on the app's broker as configured
     now, consuming ``queues`` (default: all of them)."""
     from celery.contrib.testing.worker import start_worker
+    from celery.worker import state
 
     from dashboard.celery import app
 
+    # Celery keeps "stop" / "terminate" in module globals that start_worker resets only
+    # when its thread exits in time: one worker that overran its shutdown_timeout would
+    # leave them set, and every later worker would stop before it is ready (a test that
+    # hangs until the pytest timeout). Each worker starts from a clean state.
+    state.should_stop = state.should_terminate = None
     try:
         with start_worker(
             app,
@@ -272,6 +278,7 @@ def worker_thread(
         # A worker's queue selection is kept on the shared app: the next one starts
         # from every queue again.
         app.amqp.queues.select(list(app.amqp.queues))
+        state.should_stop = state.should_terminate = None
 
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):

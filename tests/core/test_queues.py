@@ -9,7 +9,6 @@ default, and ``DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://…``.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.conf import settings
@@ -115,10 +114,15 @@ finished_slow: list[int] = []
 finished_lock = threading.Lock()
 
 
+backlog_over = threading.Event()
+
+
 @app.task(name="tests.slow_background_work")
 def slow_background_work(number: int) -> None:
-    """Stands for a dispatch, an export or a sync: background work that takes a while."""
-    time.sleep(SLOW_SECONDS)
+    """Stands for a dispatch, an export or a sync: background work that takes a while
+    (until the test is over: what a worker still holds then ends at once, so stopping it
+    never waits on the rest of the backlog)."""
+    backlog_over.wait(SLOW_SECONDS)
     with finished_lock:
         finished_slow.append(number)
 
@@ -134,6 +138,7 @@ def test_a_preview_and_a_check_run_while_a_backlog_holds_the_default_queue(
     admin = make_user("admin", "backlog-admin")
     purge_queues()
     finished_slow.clear()
+    backlog_over.clear()
     for number in range(BACKLOG):
         slow_background_work.delay(number)
     processes = console_processes(host="127.0.0.1", port=8000)
@@ -149,30 +154,38 @@ def test_a_preview_and_a_check_run_while_a_backlog_holds_the_default_queue(
             queues=[_queues_of(processes["interactive"])], concurrency=1, shutdown_timeout=60
         ),
     ):
-        client = client_for(marketer)
-        response = client.post(
-            reverse("previews:submit"),
-            preview_form(croct, slot_id="home-hero"),
-            HTTP_HX_REQUEST="true",
-        )
-        assert response.status_code == 200
-        from dashboard.previews.models import PreviewRequest
+        try:
+            client = client_for(marketer)
+            response = client.post(
+                reverse("previews:submit"),
+                preview_form(croct, slot_id="home-hero"),
+                HTTP_HX_REQUEST="true",
+            )
+            assert response.status_code == 200
+            from dashboard.previews.models import PreviewRequest
 
-        preview = PreviewRequest.objects.get()
-        # A generous bound, not a speed claim: the backlog alone takes 40 s.
-        poll_until_done(client, reverse("previews:result", args=[preview.pk]), timeout=25)
-        preview.refresh_from_db()
-        assert preview.status == "done"
+            preview = PreviewRequest.objects.get()
+            # A generous bound, not a speed claim: the backlog alone takes 40 s.
+            poll_until_done(client, reverse("previews:result", args=[preview.pk]), timeout=25)
+            preview.refresh_from_db()
+            assert preview.status == "done"
 
-        client_for(admin).post(reverse("accounts:test", args=[croct.pk]), HTTP_HX_REQUEST="true")
-        check = wait_for(
-            lambda: AccountCheck.objects.filter(account=croct, status="ok").first(), timeout=25
-        )
-        assert check is not None
-        # Both finished while the default queue still had most of its backlog: they
-        # did not wait behind it.
-        with finished_lock:
-            assert len(finished_slow) < BACKLOG
+            client_for(admin).post(
+                reverse("accounts:test", args=[croct.pk]), HTTP_HX_REQUEST="true"
+            )
+            check = wait_for(
+                lambda: AccountCheck.objects.filter(account=croct, status="ok").first(), timeout=25
+            )
+            assert check is not None
+            # Both finished while the default queue still had most of its backlog: they
+            # did not wait behind it.
+            with finished_lock:
+                assert len(finished_slow) < BACKLOG
+        finally:
+            # Over (passed or not): no more backlog for the workers to take, and what
+            # they hold ends now, so stopping them never waits on the rest of it.
+            purge_queues()
+            backlog_over.set()
     purge_queues()
 
 
