@@ -90,3 +90,16 @@ def entry_by(entry: LogEntry) -> str:
     if entry.actor is not None:
         return entry.actor.get_username()
     return (entry.additional_data or {}).get("by") or SYSTEM
+
+
+def entry_people(entries) -> dict[str, str]:
+    """User id (as auditlog stores it) -> username, for every id a page of entries names."""
+    ids = set()
+    for entry in entries:
+        for pair in (entry.changes_dict or {}).values():
+            if isinstance(pair, list | tuple):
+                ids.update(v for v in map(str, pair) if v.isdigit())
+    if not ids:
+        return {}
+    found = get_user_model().objects.filter(pk__in=[int(i) for i in ids])
+    return {str(u.pk): u.get_username() for u in found}

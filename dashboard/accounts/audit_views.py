@@ -15,7 +15,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard.accounts.audit_forms import AuditFilterForm
-from dashboard.accounts.audit_selectors import audit_entries, audit_page, entry_action, entry_by
+from dashboard.accounts.audit_selectors import (
+    audit_entries,
+    audit_page,
+    entry_action,
+    entry_by,
+    entry_people,
+)
 from dashboard.core.params import parse_id
 from dashboard.core.roles import perm
 
@@ -72,19 +78,6 @@ def _field_words(model, field: str) -> tuple[str, bool]:
     return label, related is not None and related is get_user_model()
 
 
-def _people(entries) -> dict[str, str]:
-    """User id (as auditlog stores it) -> username, for every id a page of entries names."""
-    ids = set()
-    for entry in entries:
-        for pair in (entry.changes_dict or {}).values():
-            if isinstance(pair, list | tuple):
-                ids.update(v for v in map(str, pair) if v.isdigit())
-    if not ids:
-        return {}
-    found = get_user_model().objects.filter(pk__in=[int(i) for i in ids])
-    return {str(u.pk): u.get_username() for u in found}
-
-
 def _row(entry, users: dict[str, str]) -> dict:
     data = entry.additional_data or {}
     # An app that labels its entries with a one-line summary (alerts) says what the
@@ -110,7 +103,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         page_size=PAGE_SIZE,
         filters=form.filters(),
     )
-    users = _people(page.entries)
+    users = entry_people(page.entries)
     return render(
         request,
         "accounts/audit_list.html",

@@ -156,12 +156,7 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
                 "tree": rendering.content_tree(preview.result),
                 # The names staff gave the served ids (#20 labels): only a name per id,
                 # looked up here; the account itself never reaches the template.
-                "names": {
-                    target_id: label.name
-                    for (_, target_id), label in selectors.labels_for(
-                        preview.account_id, selectors.result_ids(preview.result)
-                    ).names.items()
-                },
+                "names": selectors.label_names_for(preview),
             },
         )
     else:

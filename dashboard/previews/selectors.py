@@ -219,3 +219,10 @@ def public_links(preview: PreviewRequest) -> QuerySet[PublicShareLink]:
         .annotate(open_count=Count("opens"), last_opened_at=Max("opens__opened_at"))
         .order_by("-created_at", "-id")
     )
+
+
+def label_names_for(preview: PreviewRequest) -> dict[str, str]:
+    """id -> name for the ids ``preview``'s result names: what a public share page may
+    show (names only, never the account they belong to)."""
+    book = labels_for(preview.account_id, result_ids(preview.result))
+    return {target_id: label.name for (_, target_id), label in book.names.items()}
