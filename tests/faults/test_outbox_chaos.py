@@ -82,7 +82,34 @@ def database_url() -> str:
     if conf["PASSWORD"]:
         auth += ":" + quote(conf["PASSWORD"])
     host = conf["HOST"] or "127.0.0.1"
-    return f"postgres://{auth}@{host}:{conf['PORT'] or 5432}/{conf['NAME']}"
+    # Named, so the test can tell when a killed worker's server sessions are over.
+    return (
+        f"postgres://{auth}@{host}:{conf['PORT'] or 5432}/{conf['NAME']}"
+        f"?application_name={WORKER_APPLICATION_NAME}"
+    )
+
+
+WORKER_APPLICATION_NAME = "switchyard-chaos-worker"
+
+
+def wait_for_dead_worker_sessions(timeout: float = 15.0) -> None:
+    """After a SIGKILL, what the dead worker already sent may still be running on the
+    PostgreSQL server: a COMMIT in the socket's buffer is executed before the backend
+    notices its client is gone. Until its backends have ended, the rows it held can
+    still change under the test. (SQLite commits in the process, which is dead.)"""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                [WORKER_APPLICATION_NAME],
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"a killed worker's database sessions outlived it by {timeout:.0f}s")
 
 
 class WorkerProcess:
@@ -277,6 +304,7 @@ def run_chaos(
             if due_to_die and (taken_unrecorded or time.monotonic() - armed_at > ARMED_FOR):
                 armed_at = None
                 worker.kill()
+                wait_for_dead_worker_sessions()
                 # What the dead worker held: only a kill that left leases behind counts.
                 in_flight = set(
                     OutboundEvent.objects.filter(status=EventStatus.SENDING).values_list(
