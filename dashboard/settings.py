@@ -292,6 +292,10 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Under its own prefix: with Django's empty default, a server that serves media (the
+# test live server) looks up every path as a file first, and a path longer than a
+# file name may be answered with a 500 instead of the console's page.
+MEDIA_URL = "/media/"
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

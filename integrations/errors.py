@@ -203,6 +203,15 @@ _ERROR_CLASSES: dict[str, type[ProviderError]] = {
 }
 
 
+def quoted(value: object, limit: int = 60) -> str:
+    """A refused value as an error message quotes it: its start when it is long, so a
+    100,000-character paste is recognisable without stretching the page it is shown on."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return repr(text) if isinstance(value, str) else text
+
+
 class PayloadError(ValueError):
     """A request value the provider would refuse, caught before anything is sent.
 

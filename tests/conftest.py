@@ -10,6 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check properties, not speed: Hypothesis's default 200 ms deadline per
+# example fails them when the machine is busy (CI runs beside other work). A failure
+# prints the blob that replays it.
+hypothesis_settings.register_profile("switchyard", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("switchyard")
 
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise
 # refuse ORM calls from the live-server fixtures in the same thread.

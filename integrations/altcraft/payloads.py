@@ -65,7 +65,7 @@ def clean_email(value: Any, name: str = "email") -> str:
     if not isinstance(value, str) or not value.strip():
         raise PayloadError(name, "must be a non-empty email address")
     if not EMAIL_RE.match(value):
-        raise PayloadError(name, f"{value!r} is not an email address")
+        raise PayloadError(name, f"{errors.quoted(value)} is not an email address")
     return value
 
 
@@ -73,7 +73,7 @@ def clean_phone(value: Any, name: str = "phone") -> str:
     if not isinstance(value, str) or not value:
         raise PayloadError(name, "must be a non-empty phone number")
     if not PHONE_RE.match(value):
-        raise PayloadError(name, f"{value!r} must be '+' then 6 to 15 digits (E.164)")
+        raise PayloadError(name, f"{errors.quoted(value)} must be '+' then 6 to 15 digits (E.164)")
     return value
 
 
@@ -88,9 +88,9 @@ def clean_field_name(value: Any, name: str = "field_name") -> str:
         raise PayloadError(name, "must name a profile field")
     if value.startswith("_"):
         if value not in SYSTEM_FIELDS:
-            raise PayloadError(name, f"{value!r} is not an Altcraft system field")
+            raise PayloadError(name, f"{errors.quoted(value)} is not an Altcraft system field")
     elif not CUSTOM_FIELD_RE.match(value):
-        raise PayloadError(name, f"{value!r} is not a valid custom field name")
+        raise PayloadError(name, f"{errors.quoted(value)} is not a valid custom field name")
     return value
 
 

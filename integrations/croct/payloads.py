@@ -126,20 +126,24 @@ def is_time_zone(value: Any) -> bool:
 # --- single fields --------------------------------------------------------------
 def validate_version(value: str, path: str = "version") -> str:
     if not isinstance(value, str) or not VERSION_RE.match(value):
-        raise PayloadError(path, f"{value!r} is not a version like 1 or 1.2 (major or major.minor)")
+        raise PayloadError(
+            path, f"{errors.quoted(value)} is not a version like 1 or 1.2 (major or major.minor)"
+        )
     return value
 
 
 def validate_locale(value: str, path: str = "preferredLocale") -> str:
     """The locale as given (Croct matches it case-insensitively, with - or _)."""
     if not isinstance(value, str) or not LOCALE_RE.match(value):
-        raise PayloadError(path, f"{value!r} is not a locale like en, en-us or pt_BR")
+        raise PayloadError(path, f"{errors.quoted(value)} is not a locale like en, en-us or pt_BR")
     return value
 
 
 def validate_time_zone(value: str, path: str = "timeZone") -> str:
     if not is_time_zone(value):
-        raise PayloadError(path, f"{value!r} is not an IANA time zone such as America/New_York")
+        raise PayloadError(
+            path, f"{errors.quoted(value)} is not an IANA time zone such as America/New_York"
+        )
     return value
 
 
@@ -147,7 +151,7 @@ def validate_client_id(value: str, path: str = "clientId") -> str:
     """The id as given: any UUID, dashed or 32 hex digits (providers/croct.md)."""
     if not isinstance(value, str) or not CLIENT_ID_RE.match(value):
         raise PayloadError(
-            path, f"{value!r} is not a UUID (8-4-4-4-12 hex digits, or 32 hex digits)"
+            path, f"{errors.quoted(value)} is not a UUID (8-4-4-4-12 hex digits, or 32 hex digits)"
         )
     return value
 
@@ -157,7 +161,7 @@ def validate_client_ip(value: str, path: str = "clientIp") -> str:
     try:
         return str(ipaddress.ip_address(str(value).strip()))
     except ValueError:
-        raise PayloadError(path, f"{value!r} is not an IP address") from None
+        raise PayloadError(path, f"{errors.quoted(value)} is not an IP address") from None
 
 
 def validate_client_agent(value: str, path: str = "clientAgent") -> str:

@@ -167,8 +167,8 @@ def _check_text_list(name: str, values: Iterable[str], check) -> list[str]:
         try:
             cleaned.append(check(value))
         except VisitorInputError as exc:
-            reason = next(iter(exc.errors.values()))
-            raise VisitorInputError({name: f"{value!r}: {reason}"}) from None
+            # The reason quotes the value (shortened) itself.
+            raise VisitorInputError({name: next(iter(exc.errors.values()))}) from None
     if len(cleaned) > MAX_KNOWN_VALUES:
         raise VisitorInputError({name: f"at most {MAX_KNOWN_VALUES}"})
     return sorted(set(cleaned))
