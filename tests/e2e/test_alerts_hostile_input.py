@@ -7,22 +7,19 @@ still in the form."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from dashboard.alerts import services
 from dashboard.alerts.models import AlertRule, Destination
 from tests.calls.conftest import croct_problem, make_account, record
 from tests.conftest import browser_login, make_user, screenshot
+from tests.e2e.hostile import HUGE, NUL, ODD, RAW_ERROR
+from tests.e2e.hostile import answered_in_words as _assert_answered_in_words
+from tests.e2e.hostile import submit_tampered as _submit
 
 pytestmark = pytest.mark.browser
 
-NUL = "ops\x00hook"
-HUGE = "x" * 100_000
-ODD = "caf\u00e9 \u202eevil\u202c \U0001f4a5 \ufeff"
 METADATA = "http://169.254.169.254/latest/meta-data/"
-RAW_ERROR = re.compile(r"Traceback|Exception|Error at /|IntegrityError|DataError|ValueError")
 
 
 @pytest.fixture(autouse=True)
@@ -36,43 +33,6 @@ def console_redis(settings):
     # (or a pasted URL) would aim at to talk to Redis through the webhook sender.
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
     return "http://127.0.0.1:6379"
-
-
-def _submit(page, form: str, values: dict[str, str]) -> int:
-    """Set ``values`` on the form's fields in the page (a select gets an option with
-    that value, as a tampered request would send) and submit it; the status code."""
-    page.evaluate(
-        """([form, values]) => {
-            const f = document.querySelector(form);
-            for (const [name, value] of Object.entries(values)) {
-                for (const el of f.querySelectorAll(`[name="${name}"]`)) {
-                    if (el.tagName === "SELECT") {
-                        const o = document.createElement("option");
-                        o.value = value; o.textContent = "tampered"; el.appendChild(o);
-                        for (const other of el.options) other.selected = false;
-                        o.selected = true;
-                    } else {
-                        // A number input would drop what is not a number client-side.
-                        if (el.type === "number" || el.type === "hidden") el.type = "text";
-                        el.value = value;
-                    }
-                }
-            }
-        }""",
-        [form, values],
-    )
-    with page.expect_navigation() as navigation:
-        page.locator(form).evaluate("f => f.requestSubmit()")
-    return navigation.value.status
-
-
-def _assert_answered_in_words(page, status: int, *, expect: str | None = None) -> str:
-    text = page.locator("main").inner_text()
-    assert status < 500, (status, text[:500])
-    assert not RAW_ERROR.search(page.content()), RAW_ERROR.search(page.content())
-    if expect:
-        assert expect in text, text[:2000]
-    return text
 
 
 def test_an_admin_gets_a_sentence_for_every_hostile_field(page, admin, console_redis):

@@ -7,7 +7,6 @@ cannot be shown back) is still in the form."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from urllib.parse import quote
 
@@ -15,16 +14,11 @@ import pytest
 
 from dashboard.previews.models import CatalogSlot, Label, PreviewRequest, PublicShareLink
 from tests.conftest import browser_login, screenshot
+from tests.e2e.hostile import HUGE, LONG, NUL, ODD, RAW_ERROR, answered_in_words
+from tests.e2e.hostile import submit_tampered as _submit
 
 pytestmark = pytest.mark.browser
 
-NUL = "hero\x00slot"
-HUGE = "x" * 100_000
-# In a URL: as long as gunicorn's request line allows (4094 bytes); a longer one is
-# refused by the server before the console sees it.
-LONG = "x" * 3000
-ODD = "caf\u00e9 \u202eevil\u202c \U0001f4a5 \ufeff"
-RAW_ERROR = re.compile(r"Traceback|Exception|Error at /|IntegrityError|DataError|ValueError")
 VARIANT = str(uuid.UUID(int=7))
 
 
@@ -51,47 +45,9 @@ def served(demo_account):
     )
 
 
-def _submit(page, form: str, values: dict[str, str]) -> int:
-    """Set ``values`` on the form's fields (a select gets an option with that value,
-    as a tampered request would send) and submit it; the status code."""
-    page.evaluate(
-        """([form, values]) => {
-            const f = document.querySelector(form);
-            for (const [name, value] of Object.entries(values)) {
-                for (const el of f.querySelectorAll(`[name="${name}"]`)) {
-                    if (el.tagName === "SELECT") {
-                        const o = document.createElement("option");
-                        o.value = value; o.textContent = "tampered"; el.appendChild(o);
-                        for (const other of el.options) other.selected = false;
-                        o.selected = true;
-                    } else {
-                        el.removeAttribute("maxlength");
-                        if (el.type === "hidden") el.type = "text";
-                        el.value = value;
-                    }
-                }
-            }
-        }""",
-        [form, values],
-    )
-    with page.expect_navigation() as navigation:
-        page.locator(form).evaluate("f => f.requestSubmit()")
-    return navigation.value.status
-
-
-def _answered_in_words(page, status: int, *, expect: str | None = None) -> str:
-    assert page.locator("main").count() == 1, (status, page.content()[:800])
-    text = page.locator("main").inner_text()
-    assert status < 500, (status, text[:500])
-    assert not RAW_ERROR.search(page.content()), RAW_ERROR.search(page.content())
-    if expect:
-        assert expect in text, text[:2000]
-    return text
-
-
 def _visit(page, url: str, *, expect: str | None = None) -> str:
     response = page.goto(url)
-    return _answered_in_words(page, response.status, expect=expect)
+    return answered_in_words(page, response.status, expect=expect)
 
 
 def _fetch_fragment(page, url: str) -> str:
@@ -139,7 +95,7 @@ def test_a_marketer_gets_a_sentence_for_every_hostile_catalog_and_name_field(
         page.goto(f"/preview/catalog/new/?account={account.pk}")
         typed = {"slot_id": "hero-banner", "description": f"Banner {ODD}", **bad}
         status = _submit(page, "[data-testid=catalog-form]", typed)
-        text = _answered_in_words(page, status, expect=sentence or None)
+        text = answered_in_words(page, status, expect=sentence or None)
         assert page.locator("[data-testid=catalog-form] .errorlist").count(), text[:800]
         assert page.input_value(f"#id_{kept}") == typed[kept]
         size = page.evaluate(
@@ -167,11 +123,11 @@ def test_a_marketer_gets_a_sentence_for_every_hostile_catalog_and_name_field(
     for name, sentence in ((NUL, "Null characters are not allowed"), (HUGE, "at most")):
         page.goto("/preview/labels/")
         status = _submit(page, "[data-testid=labels] form:has([name=name])", {"name": name})
-        _answered_in_words(page, status, expect=sentence)
+        answered_in_words(page, status, expect=sentence)
     for tampered in ({"target_id": NUL}, {"kind": HUGE}, {"account": "9" * 40}):
         page.goto("/preview/labels/")
         status = _submit(page, "[data-testid=labels] form:has([name=name])", tampered)
-        _answered_in_words(page, status)
+        answered_in_words(page, status)
     assert Label.objects.get(account=account).name == "B: olá"
     for query in (NUL, LONG, ODD):
         _visit(page, f"/preview/labels/?q={quote(query)}&kind={quote(query)}&account=x")
