@@ -72,7 +72,7 @@ def _seed_events(accounts: list[int]) -> dict:
                    ELSE 'duplicate' END,
               1, 1, t.at, '', '', false, '[]', t.at,
               CASE WHEN t.at <= now() - interval '2 minutes' AND g %% 100 < 95
-                   THEN t.at + ((40 + (g * 7919) %% 1960) * interval '1 millisecond') END,
+                   THEN t.at + ((40 + (g::bigint * 7919) %% 1960) * interval '1 millisecond') END,
               t.at
             FROM generate_series(0, %s - 1) AS g
             CROSS JOIN LATERAL (SELECT now() - g * (interval '30 days' / %s) AS at) t
