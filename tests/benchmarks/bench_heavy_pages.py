@@ -270,6 +270,13 @@ def run(budget_seconds: float = 240) -> list[Result]:
                     "queries": queries,
                     "cpu_median_ms": round(cpu, 1),
                     "slowest_query_ms": round(float(slowest["time"]) * 1000, 1),
+                    # Of one request: all its SQL, and the part that reads the events app.
+                    "sql_ms": round(sum(float(q["time"]) for q in ctx.captured_queries) * 1000, 1),
+                    "events_sql_ms": round(
+                        sum(float(q["time"]) for q in ctx.captured_queries if "events_" in q["sql"])
+                        * 1000,
+                        1,
+                    ),
                     "slowest_query": slowest["sql"][:160],
                     "samples": len(samples),
                     "bytes": size,
