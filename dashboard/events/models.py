@@ -241,3 +241,77 @@ class DispatchRequest(models.Model):
 
     def __str__(self) -> str:
         return f"dispatch request of account {self.account_id}"
+
+
+class EventHourCount(models.Model):
+    """How many of an account's events created in one UTC hour are in each status
+    (#17): the Overview's delivery figures, kept as the outbox writes (a status change
+    moves one from its old status to its new one, in the same statement or
+    transaction), so the page sums a day of these rows instead of counting events.
+
+    ``status`` is the event's status, with ``sending`` kept as ``queued`` (a claim is
+    not a change the Overview shows, so claiming writes nothing here)."""
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="+"
+    )
+    hour = models.DateTimeField()
+    status = models.CharField(max_length=12)
+    # Signed: a move is written as -1 / +1 and a row never goes below zero in a
+    # consistent database, but a CHECK would turn a bookkeeping slip into a failed send.
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "hour", "status"], name="eventhour_account_hour_status"
+            )
+        ]
+        indexes = [models.Index(fields=["hour"], name="eventhour_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.hour:%Y-%m-%d %H}:00 {self.status}: {self.count}"
+
+
+class EventLatencyBucket(models.Model):
+    """A histogram of delivery latency (queued → delivered) of an account's events
+    created in one UTC hour: ``bucket`` is ``counters.latency_bucket(ms)``, eight
+    buckets per doubling. The Overview's p95 is read from these rows in SQL, at a cost
+    that depends on accounts × hours × buckets, never on how many events there are."""
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="+"
+    )
+    hour = models.DateTimeField()
+    bucket = models.PositiveSmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "hour", "bucket"], name="eventlatency_account_hour_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["hour"], name="eventlatency_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.hour:%Y-%m-%d %H}:00 bucket {self.bucket}: {self.count}"
+
+
+class EventType(models.Model):
+    """An event type an account has queued (#17): the inspector's type filter reads
+    this short list instead of a DISTINCT over every event ever stored."""
+
+    account = models.ForeignKey(
+        "accounts.ConnectedAccount", on_delete=models.CASCADE, related_name="+"
+    )
+    event_type = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "event_type"], name="eventtype_unique")
+        ]
+        indexes = [models.Index(fields=["event_type"], name="eventtype_name")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} ({self.account_id})"

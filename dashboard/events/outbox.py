@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.core.queueing import attempts_left, claim, send_now, waiting_since
-from dashboard.events import preparing
+from dashboard.events import counters, preparing
 from dashboard.events.models import (
     AttemptOutcome,
     DispatchRequest,
@@ -98,6 +98,9 @@ def event_queue(
         created_by=actor,
         created_at=now,
     )
+    # In the caller's transaction, like the row: rolled back together.
+    counters.count_moves([(account.pk, now, "", event.status)])
+    counters.note_event_type(account.pk, event.event_type)
     if dispatch and not duplicate:
         _dispatch_on_commit(account.pk)
     return event
@@ -297,9 +300,10 @@ def record_attempts(
         held = list(
             OutboundEvent.objects.filter(
                 id__in=ids, claim_token=token, status=EventStatus.SENDING
-            ).values_list("id", "total_attempts", "current_replay_id")
+            ).values_list("id", "total_attempts", "current_replay_id", "account_id", "created_at")
         )
-        OutboundEvent.objects.filter(id__in=[pk for pk, _, _ in held]).update(
+        held_ids = [row[0] for row in held]
+        OutboundEvent.objects.filter(id__in=held_ids).update(
             claim_token="",
             claimed_until=None,
             attempt_count=F("attempt_count") + 1,
@@ -309,11 +313,21 @@ def record_attempts(
         EventAttempt.objects.bulk_create(
             [
                 EventAttempt(event_id=pk, number=total + 1, replay_id=replay_id, **attempt)
-                for pk, total, replay_id in held
+                for pk, total, replay_id, _, _ in held
             ],
             batch_size=2000,
         )
-    return [pk for pk, _, _ in held]
+        status = values["status"]
+        counters.count_moves(
+            (account_id, created_at, EventStatus.SENDING, status)
+            for _, _, _, account_id, created_at in held
+        )
+        if status == EventStatus.DELIVERED:
+            counters.count_deliveries(
+                (account_id, created_at, values["delivered_at"])
+                for _, _, _, account_id, created_at in held
+            )
+    return held_ids
 
 
 def _record_in_one_statement(ids, token, values, attempt, now) -> list[int]:
@@ -324,18 +338,25 @@ def _record_in_one_statement(ids, token, values, attempt, now) -> list[int]:
     attempts_table = EventAttempt._meta.db_table
     sets = ", ".join(f"{column} = %s" for column in values)
     attempt_columns = list(attempt)
-    # One statement per batch: the events change and their attempts are written
-    # together (= ANY(array) keeps the id list a single parameter).
+    status = values["status"]
+    moves_sql, moves_params = counters.moves_cte_sql("held", status)
+    deliveries_sql = counters.deliveries_cte_sql("held") if status == EventStatus.DELIVERED else ""
+    # One statement per batch: the events change, their attempts are written and the
+    # Overview's counters move together (= ANY(array) keeps the id list a single
+    # parameter; PostgreSQL runs every data-modifying CTE whether or not it is read).
     sql = (
         f"WITH held AS (UPDATE {table} SET {sets}, claim_token = '', "  # noqa: S608
         "claimed_until = NULL, attempt_count = attempt_count + 1, "
         "total_attempts = total_attempts + 1, updated_at = %s "
         "WHERE id = ANY(%s) AND claim_token = %s AND status = %s "
-        "RETURNING id, total_attempts, current_replay_id) "
-        f"INSERT INTO {attempts_table} (event_id, number, replay_id, "
+        "RETURNING id, total_attempts, current_replay_id, account_id, created_at, "
+        "delivered_at), "
+        f"recorded AS (INSERT INTO {attempts_table} (event_id, number, replay_id, "
         f"{', '.join(attempt_columns)}) "
         f"SELECT id, total_attempts, current_replay_id, "
-        f"{', '.join(['%s'] * len(attempt_columns))} FROM held RETURNING event_id"
+        f"{', '.join(['%s'] * len(attempt_columns))} FROM held RETURNING event_id)"
+        f"{moves_sql}{deliveries_sql} "
+        "SELECT event_id FROM recorded"
     )
     params = [
         *(param(c, v) for c, v in values.items()),
@@ -344,6 +365,7 @@ def _record_in_one_statement(ids, token, values, attempt, now) -> list[int]:
         token,
         EventStatus.SENDING,
         *(param(c, v) for c, v in attempt.items()),
+        *moves_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -359,7 +381,13 @@ def events_sweep() -> int:
     max_attempts = setting("EVENTS_MAX_ATTEMPTS", 6)
     expired = list(
         OutboundEvent.objects.filter(status=EventStatus.SENDING, claimed_until__lt=now).values_list(
-            "id", "claim_token", "attempt_count", "total_attempts", "current_replay_id"
+            "id",
+            "claim_token",
+            "attempt_count",
+            "total_attempts",
+            "current_replay_id",
+            "account_id",
+            "created_at",
         )[:5000]
     )
     swept = 0
@@ -371,19 +399,25 @@ def events_sweep() -> int:
         detail="The worker sending this event stopped before recording the answer; sent again.",
         retryable=True,
     ).to_dict()
-    for pk, token, attempt_count, total, replay_id in expired:
+    for pk, token, attempt_count, total, replay_id, account_id, created_at in expired:
         dead = not attempts_left(attempt_count + 1, cap=max_attempts)
+        status = EventStatus.DEAD if dead else EventStatus.QUEUED
         # Conditional on the same claim: a dispatcher that finished meanwhile wins.
-        if claim(
-            OutboundEvent.objects.filter(pk=pk, status=EventStatus.SENDING, claim_token=token),
-            status=EventStatus.DEAD if dead else EventStatus.QUEUED,
-            claim_token="",
-            claimed_until=None,
-            next_attempt_at=now,
-            problem=problem,
-            attempt_count=F("attempt_count") + 1,
-            total_attempts=F("total_attempts") + 1,
-        ):
+        # The counters move with the row (a re-queued one stays counted as queued).
+        with transaction.atomic():
+            swept_this = claim(
+                OutboundEvent.objects.filter(pk=pk, status=EventStatus.SENDING, claim_token=token),
+                status=status,
+                claim_token="",
+                claimed_until=None,
+                next_attempt_at=now,
+                problem=problem,
+                attempt_count=F("attempt_count") + 1,
+                total_attempts=F("total_attempts") + 1,
+            )
+            if swept_this and dead:
+                counters.count_moves([(account_id, created_at, EventStatus.SENDING, status)])
+        if swept_this:
             swept += 1
             attempts.append(
                 EventAttempt(

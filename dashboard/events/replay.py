@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from dashboard.core.queueing import enqueue_on_commit
-from dashboard.events import dispatch
+from dashboard.events import counters, dispatch
 from dashboard.events.models import (
     FAILURE_STATUSES,
     EventStatus,
@@ -90,11 +90,23 @@ def replay_run(*, replay_id: int, chunk_size: int | None = None) -> Replay:
         ids = [item.event_id for item in items]
         with transaction.atomic():
             # Only events still failed/dead go out again: a replay never re-sends a delivery.
-            OutboundEvent.objects.filter(id__in=ids, status__in=FAILURE_STATUSES).update(
+            # Locked as read (PostgreSQL; SQLite's IMMEDIATE transaction already holds
+            # the write lock), so the statuses the counters move from are the ones
+            # the UPDATE changes.
+            moving = list(
+                OutboundEvent.objects.select_for_update()
+                .filter(id__in=ids, status__in=FAILURE_STATUSES)
+                .values_list("id", "account_id", "created_at", "status")
+            )
+            OutboundEvent.objects.filter(id__in=[row[0] for row in moving]).update(
                 status=EventStatus.QUEUED,
                 next_attempt_at=timezone.now(),
                 attempt_count=0,
                 current_replay=replay,
+            )
+            counters.count_moves(
+                (account_id, created_at, status, EventStatus.QUEUED)
+                for _, account_id, created_at, status in moving
             )
             ReplayItem.objects.filter(id__in=[i.pk for i in items]).update(processed=True)
             Replay.objects.filter(pk=replay_id).update(done=F("done") + len(items))
@@ -116,12 +128,17 @@ def event_discard(*, event: OutboundEvent, actor=None) -> OutboundEvent:
     who and when on the row (as a replay records who asked for it). Raises
     :class:`NotHeld` when the event is not (or no longer) held."""
     # Conditional: a replay that re-queued it meanwhile wins, and it is sent.
-    changed = OutboundEvent.objects.filter(pk=event.pk, status=EventStatus.HELD).update(
-        status=EventStatus.DISCARDED,
-        discarded_by=actor,
-        discarded_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
+    with transaction.atomic():
+        changed = OutboundEvent.objects.filter(pk=event.pk, status=EventStatus.HELD).update(
+            status=EventStatus.DISCARDED,
+            discarded_by=actor,
+            discarded_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        if changed:
+            counters.count_moves(
+                [(event.account_id, event.created_at, EventStatus.HELD, EventStatus.DISCARDED)]
+            )
     event.refresh_from_db()
     if not changed:
         raise NotHeld(f"event {event.pk} is {event.status}, not held")

@@ -52,7 +52,7 @@ def copy_day(
         "response_body, response_bytes, response_truncated, started_at, duration_ms, "
         "outcome, problem_kind, problem_title, problem_type_uri, problem_code, "
         "problem_detail, problem_docs_url, problem_retryable, problem, task_id, "
-        "correlation_id, subject_type, subject_id, group_id"
+        "correlation_id, subject_type, subject_id, group_id, exchange_id"
     )
     base_us = int(t0.timestamp() * 1_000_000)
     ok_tail = '\t{}\t{"x": 1}\t8\t200\t{}\t{"ok": true}\t12\tf\t'
@@ -72,13 +72,13 @@ def copy_day(
                     f"{i + id_offset}\t{accounts[p]}\t{PROVIDERS[p]}\tbench.op{i % 40}\tfp{i % 7}"
                     f"\tPOST\thttp://127.0.0.1:9/bench/{i}{failed_tail}{at}\t{5 + i % 200}"
                     f"\tfailed\tunavailable\tBench problem\t\t503\t\t\tt\t\\N\t\tcorr{i // 3}"
-                    f"\t{subject}\t{group}\n"
+                    f"\t{subject}\t{group}\t\n"
                 )
             else:
                 lines.append(
                     f"{i + id_offset}\t{accounts[p]}\t{PROVIDERS[p]}\tbench.op{i % 40}\tfp{i % 7}"
                     f"\tPOST\thttp://127.0.0.1:9/bench/{i}{ok_tail}{at}\t{5 + i % 200}"
-                    f"\tok\t\t\t\t\t\t\tf\t\\N\t\tcorr{i // 3}\t{subject}\t\\N\n"
+                    f"\tok\t\t\t\t\t\t\tf\t\\N\t\tcorr{i // 3}\t{subject}\t\\N\t\n"
                 )
             if len(lines) >= 20_000:
                 copy.write("".join(lines))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -157,8 +158,12 @@ def test_events_for_user_finds_a_customer_across_providers(mixed, octy_profile):
 
 def test_delivery_overview_counts_per_account_and_window(mixed, ca_account, octy_account):
     a, b, c, d = mixed
-    old = event_queue(account=ca_account, payload=ca_event(), dispatch=False)
-    OutboundEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    # Queued three hours ago (the outbox's clock set back), so the hourly counters
+    # hold it as they would have: an UPDATE of created_at would bypass them.
+    three_hours_ago = timezone.now() - timedelta(hours=3)
+    with mock.patch("dashboard.events.outbox.timezone.now", return_value=three_hours_ago):
+        old = event_queue(account=ca_account, payload=ca_event(), dispatch=False)
+    assert old.created_at == three_hours_ago
     rows = {r["account"]: r for r in selectors.delivery_overview()}
     ca = rows[ca_account.name]
     assert ca["hour"] == {"queued": 0, "delivered": 2, "failed": 1, "dead": 0}
