@@ -334,3 +334,21 @@ def test_the_tags_a_share_page_uses_show_names_without_naming(db, served, rf, ma
     assert experience in unnamed
     assert "name this" not in unnamed
     assert (text, raw) == ("B", experience)
+
+
+def test_a_result_without_a_version_shows_no_empty_version_badge(db, croct, marketer, client_for):
+    """The staff page and the public page draw what was served from one partial; a
+    result Croct answered without a version gets no bare "v" badge on either."""
+    from dashboard.previews.models import PreviewRequest
+
+    preview = PreviewRequest.objects.create(
+        account=croct,
+        slot_id="home-hero",
+        status="done",
+        result={"content": {"title": "Hi"}, "source": "slot", "component": "hero@1"},
+    )
+    html = client_for(marketer).get(reverse("previews:detail", args=[preview.pk])).content.decode()
+    badges = html.split('data-testid="source">', 1)[1].split("</p>", 1)[0]
+    assert "slot default" in badges
+    assert "hero@1" in badges
+    assert '<span class="badge">v' not in badges

@@ -156,3 +156,18 @@ def name_of(names: dict | None, target_id) -> str:
     """The name in ``names`` (id -> name) for ``target_id``, "" when it has none: the
     public share page gets names only, never the account they belong to."""
     return (names or {}).get(str(target_id or ""), "")
+
+
+@register.simple_tag(takes_context=True)
+def served_id(context, kind, target_id):
+    """One id a result served, as ``_served_badges.html`` shows it: on staff pages the
+    badge (the name, the id a click away, "name this"); on a public share page, whose
+    context has ``names`` (id -> name, nothing else) instead of the label book, the
+    name or else the bare id, with nothing to click."""
+    names = context.get("names")
+    if names is not None:
+        name = name_of(names, target_id)
+        if name:
+            return format_html('<span class="label-name">{}</span>', name)
+        return format_html('<code class="mono">{}</code>', target_id or "")
+    return id_label(context, context.get("id_labels"), context.get("account_id"), kind, target_id)
