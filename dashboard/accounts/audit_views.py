@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,9 +15,10 @@ from dashboard.accounts.audit_forms import AuditFilterForm
 from dashboard.accounts.audit_selectors import (
     audit_entries,
     audit_page,
-    entry_action,
     entry_by,
     entry_people,
+    entry_row,
+    visible_changes,
 )
 from dashboard.core.params import parse_id
 from dashboard.core.roles import perm
@@ -38,62 +36,6 @@ def _filter_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-_EMPTY = ("None", "null", "")
-
-
-_MICROSECONDS = re.compile(r"(\d{2}:\d{2}:\d{2})\.\d+")
-
-
-def visible_changes(entry, users: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
-    """(field, old, new) worth reading, in words: auditlog also lists, on create, every
-    empty field and reverse relation ("checks: None -> accounts.AccountCheck.None"),
-    stores people as ids ("created_by: 3") and times to the microsecond (#16 defect 11)."""
-    users = users or {}
-    model = entry.content_type.model_class() if entry.content_type_id else None
-    changes = []
-    for field, pair in sorted((entry.changes_dict or {}).items()):
-        if not isinstance(pair, list | tuple) or len(pair) != 2:
-            continue
-        old, new = (str(v) for v in pair)
-        if old in _EMPTY and (new in _EMPTY or new.endswith(".None")):
-            continue
-        label, is_person = _field_words(model, field)
-        if is_person:
-            old, new = (users.get(v, v) for v in (old, new))
-        old, new = (_MICROSECONDS.sub(r"\1", v) for v in (old, new))
-        changes.append((label, old, new))
-    return changes
-
-
-def _field_words(model, field: str) -> tuple[str, bool]:
-    """The field's verbose name, and whether it points at a person."""
-    try:
-        model_field = model._meta.get_field(field) if model else None
-    except FieldDoesNotExist:
-        model_field = None
-    if model_field is None:
-        return field.replace("_", " "), False
-    label = str(getattr(model_field, "verbose_name", field))
-    related = getattr(model_field, "related_model", None)
-    return label, related is not None and related is get_user_model()
-
-
-def _row(entry, users: dict[str, str]) -> dict:
-    data = entry.additional_data or {}
-    # An app that labels its entries with a one-line summary (alerts) says what the
-    # object is in words; the field dump would only repeat it in column names.
-    summary = data.get("summary", "")
-    return {
-        "entry": entry,
-        "summary": summary,
-        "changes": [] if summary else visible_changes(entry, users),
-        "action": entry_action(entry),
-        "action_key": data.get("action", ""),
-        "by": entry_by(entry),
-        "account": data.get("account", ""),
-    }
-
-
 @require_GET
 @permission_required(perm("view_audit"), raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
@@ -109,7 +51,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "accounts/audit_list.html",
         {
             "form": form,
-            "rows": [_row(e, users) for e in page.entries],
+            "rows": [entry_row(e, users) for e in page.entries],
             "older": page.older,
             "filter_query": _filter_query(request),
             "filtered": any(request.GET.get(k) for k in FILTER_FIELDS),
