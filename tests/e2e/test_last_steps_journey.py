@@ -222,3 +222,139 @@ def test_defect_13_the_readme_says_where_to_log_in_and_that_address_signs_in(pag
     page.click(f"form[action='{login_path}'] button[type=submit]")
     page.wait_for_selector("nav.mainnav")
     assert page.locator("[data-testid=role]").inner_text() == "support"
+
+
+# --- defect 3: the preview form ----------------------------------------------------------
+@pytest.mark.worker
+def test_defect_3_the_preview_form_reports_every_mistake_at_once_and_keeps_them(
+    page, marketer, demo_account, celery_worker
+):
+    """Locale, attributes, time zone and 51-character values were refused one round at a
+    time and what was typed was cleared: all at once now, every value kept but the
+    token, which the form says it cleared."""
+    demo_account("croct", name="Croct shop")
+    problems = _watch_console(page)
+    browser_login(page, marketer.username)
+    page.goto("/preview/")
+    page.fill("#id_slot_id", "home-hero")
+    page.fill("#id_locale", "not a locale!")
+    page.fill("#id_preview_token", "a-preview-token")
+    page.click("[data-testid=adhoc] summary")
+    page.fill("#id_time_zone", "Mars/Olympus_Mons")
+    long_value = "x" * 51
+    page.fill("#id_attributes", f"plan={long_value}")
+    page.click("[data-testid=run-preview]")
+    page.wait_for_selector("[data-testid=preview-form] .field.has-error")
+
+    refused = {
+        name: page.locator(f".field.has-error:has(#id_{name}) .errorlist").inner_text()
+        for name in ("locale", "time_zone", "attributes")
+    }
+    assert all(refused.values()), refused
+    assert "51 characters" in refused["attributes"]
+    assert page.input_value("#id_locale") == "not a locale!"
+    assert page.input_value("#id_time_zone") == "Mars/Olympus_Mons"
+    assert page.input_value("#id_attributes") == f"plan={long_value}"
+    assert page.input_value("#id_slot_id") == "home-hero"
+    assert page.input_value("#id_preview_token") == ""
+    assert "type it again" in page.locator("[data-testid=token-cleared]").inner_text()
+    assert page.locator("[data-testid=adhoc]").get_attribute("open") is not None
+    screenshot(page, "last-steps-defect-3-preview-every-error", caret="initial")
+    assert problems == []
+
+
+# --- defect 6: CQL "Recent evaluations" ----------------------------------------------------
+@pytest.mark.worker
+def test_defect_6_an_evaluation_appears_in_recent_evaluations_without_a_reload(
+    page, marketer, demo_account, celery_worker
+):
+    demo_account("croct", name="Croct shop")
+    problems = _watch_console(page)
+    browser_login(page, marketer.username)
+    page.goto("/preview/cql/")
+    recent = page.locator("#recent-evaluations tbody tr")
+    assert recent.count() == 0
+    page.evaluate("window.__same_page = true")
+
+    page.fill("#id_query", "context's plan is 'pro'")
+    page.click("[data-testid=run-cql]")
+    page.wait_for_selector("[data-testid=cql-result][data-status=done]")
+    recent.first.wait_for()
+    assert recent.count() == 1
+    assert "context's plan is 'pro'" in recent.first.inner_text()
+    assert page.evaluate("window.__same_page") is True  # re-rendered, not reloaded
+    screenshot(page, "last-steps-defect-6-cql-recent-evaluations")
+    assert problems == []
+
+
+# --- defects 10 and 11: a walk at 1400 px ------------------------------------------------
+# Text inputs, selects and text areas get the console's look (a 6 px radius and its
+# grey border); the browser's own control has neither.
+UNSTYLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => !['hidden', 'checkbox', 'radio', 'submit', 'button', 'file', 'range',
+                  'color'].includes(el.type) && el.offsetParent !== null)
+  .filter(el => getComputedStyle(el).borderTopLeftRadius === '0px')
+  .map(el => el.id || el.name)"""
+# A button or a time broken over two lines: its text's line boxes start at two heights.
+WRAPPED = """() => [...document.querySelectorAll('button, .button, time')]
+  .filter(el => el.offsetParent !== null)
+  .filter(el => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+    return tops.size > 1;
+  })
+  .map(el => el.textContent.trim())"""
+
+
+def test_defects_10_and_11_every_page_has_styled_controls_and_unbroken_labels(
+    page, admin, demo_account, sandbox
+):
+    """At 1400 px nothing wraps mid-label (dates, buttons), and no control is left as
+    the browser draws it (the event filters, the composer's event type), the Overview
+    names no doc path and the audit trail no raw rows ("created_by: 3", microseconds)."""
+    from dashboard.accounts.services import provider_client
+    from integrations.errors import ProviderError
+
+    account = demo_account("octy", name="Octy shop")
+    sandbox["octy"].app.faults.add(Fault(kind="status", status=503, count=2))
+    for _ in range(2):
+        with pytest.raises(ProviderError):
+            provider_client(account).event_types("0")
+    flush_call_log()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    problems = _watch_console(page)
+    browser_login(page, admin.username)
+
+    pages = {
+        "overview": "/",
+        "events": "/events/",
+        "composer": "/events/new/",
+        "errors": "/calls/errors/",
+        "calls": "/calls/",
+        "accounts": "/accounts/",
+        "account": f"/accounts/{account.pk}/",
+        "preview": "/preview/",
+        "personas": "/preview/personas/",
+        "audit": "/audit/",
+        "alerts": "/alerts/",
+        "profiles": "/profiles/",
+    }
+    for name, path in pages.items():
+        response = page.goto(path)
+        assert response.status == 200, (path, response.status)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(UNSTYLED_CONTROLS) == [], name
+        assert page.evaluate(WRAPPED) == [], name
+        text = page.locator("main").inner_text()
+        assert "0 minutes" not in text, name
+        assert not re.search(r"\b1 pages\b", text), name
+        screenshot(page, f"last-steps-walk-{name}")
+
+    page.goto("/")
+    assert not re.search(r"(providers|docs)/[\w-]+\.md", page.locator("main").inner_text())
+    page.goto("/audit/")
+    audit = page.locator("main").inner_text()
+    assert not re.search(r"created_by: \d", audit)
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d{6}", audit)
+    assert problems == []
