@@ -113,6 +113,34 @@ class Problem:
         return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class Heading:
+    """What a page prints before a problem's detail: a title, the HTTP status and the
+    provider's own code, each said once."""
+
+    title: str
+    status: int | None
+    code: str
+
+
+def heading(*, title: str, kind: str, status: int | None, code: str) -> Heading:
+    """The heading of a problem (or an error group) without repeats.
+
+    A provider code equal to the HTTP status ("429" beside "HTTP 429") says nothing
+    new, and a title that only names a number shown beside it ("Altcraft error 429")
+    is replaced by the kind's words: #16 defect 9 read "Altcraft error 429 HTTP 429 429".
+    """
+    code = str(code or "")
+    status = int(status) if status not in (None, "") else None
+    if code and status is not None and code == str(status):
+        code = ""
+    numbers = {str(n) for n in (status, code) if n not in (None, "")}
+    words = str(title or "").split()
+    if not words or any(number in words for number in numbers):
+        title = KIND_LABELS.get(kind, KIND_LABELS[UNKNOWN])
+    return Heading(title=title, status=status, code=code)
+
+
 class ProviderError(Exception):
     """A provider call failed; ``problem`` says how."""
 

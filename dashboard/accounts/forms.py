@@ -105,6 +105,13 @@ class AccountForm(forms.Form):
             for f in self.provider_class.settings
         }
 
+    @property
+    def secrets_cleared(self) -> bool:
+        """Whether a refused submission had keys typed (never echoed back: say so)."""
+        return self.is_bound and any(
+            self.data.get(f"secret_{f.name}") for f in self.provider_class.secrets
+        )
+
     def secrets_data(self) -> dict:
         return {
             f.name: self.cleaned_data.get(f"secret_{f.name}", "")

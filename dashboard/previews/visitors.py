@@ -174,18 +174,28 @@ def build_context(
     """
     page = {k: v.strip() for k, v in (page or {}).items() if v and v.strip()}
     campaign = {k: v.strip() for k, v in (campaign or {}).items() if v and v.strip()}
+    errors: dict[str, str] = {}
     if page and not page.get("url"):
-        raise VisitorInputError({"page_url": "is required when a page title or referrer is given"})
-    context = ContentContext(
-        time_zone=(time_zone or "").strip() or None,
-        page=page or None,
-        campaign=campaign or None,
-        attributes=attributes if attributes else None,
-    )
-    try:
-        return context.to_json()
-    except PayloadError as exc:
-        raise VisitorInputError({_field_for(exc.path): str(exc)}) from None
+        errors["page_url"] = "is required when a page title or referrer is given"
+    parts = {
+        "time_zone": (time_zone or "").strip() or None,
+        "page": page or None,
+        "campaign": campaign or None,
+        "attributes": attributes if attributes else None,
+    }
+    # Each part is checked on its own: the client stops at the first bad one, and a
+    # person fixing the time zone should not learn about the attributes next round
+    # (#16 defect 3).
+    for name, value in parts.items():
+        if value is None or (name == "page" and "page_url" in errors):
+            continue
+        try:
+            ContentContext(**{name: value}).to_json()
+        except PayloadError as exc:
+            errors.setdefault(_field_for(exc.path), str(exc))
+    if errors:
+        raise VisitorInputError(errors)
+    return ContentContext(**parts).to_json()
 
 
 def check_context(context: Mapping[str, Any]) -> dict[str, Any]:

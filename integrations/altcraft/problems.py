@@ -98,7 +98,10 @@ def check(response: ProviderResponse, *, matching: str = "") -> dict[str, Any]:
 def problem_for_code(
     code: int, body: dict[str, Any], response: ProviderResponse, *, matching: str = ""
 ) -> Problem:
-    kind, meaning = CODES.get(code, (_kind_for_unknown(code), f"Altcraft error {code}"))
+    # A code the doc does not list has no meaning to give: the kind's words, and the
+    # code in its own badge (a title "Altcraft error 429" only repeated the number).
+    unknown_kind = _kind_for_unknown(code)
+    kind, meaning = CODES.get(code, (unknown_kind, errors.KIND_LABELS[unknown_kind]))
     detail = str(body.get("error_text") or "")
     details: list[dict[str, Any]] = []
     if kind == errors.AMBIGUOUS:

@@ -29,6 +29,21 @@
       event.detail.headers["X-Switchyard-Poll"] = "1";
     }
   });
+  // An answer to a poll whose element has left the page (another answer re-rendered
+  // the panel holding it out of band; the new copy polls again) is dropped: swapped,
+  // its out-of-band parts would look for their targets in the detached copy and fail
+  // (htmx:oobErrorNoTarget). Events on a detached element reach no document listener,
+  // so this is an extension the polling element names (hx-ext="drop-if-detached").
+  if (window.htmx) {
+    window.htmx.defineExtension("drop-if-detached", {
+      onEvent: function (name, event) {
+        if (name === "htmx:beforeSwap" && event.detail.elt && !event.detail.elt.isConnected) {
+          event.detail.shouldSwap = false;
+        }
+        return true;
+      }
+    });
+  }
   function showFlash(text) {
     var list = document.querySelector(".messages");
     if (!list) {

@@ -246,7 +246,7 @@ def test_a_failed_check_shows_the_problem_on_the_account_page(admin_client, demo
 
     assert 'data-status="failed"' in page
     assert check.problem["title"] in page
-    assert "(HTTP 401)" in page
+    assert '<span class="badge">HTTP 401</span>' in page  # as in every problem box
     assert "Failing" in page
 
 

@@ -78,5 +78,7 @@ def test_an_invalid_base_url_shows_the_error_next_to_the_field(page, admin, sand
     assert page.input_value("#id_base_url") == "api.octy.ai/without-scheme"
     assert page.input_value("#id_secret_public_key") == ""
     assert page.input_value("#id_secret_secret_key") == ""
+    # #16 defect 3: the keys are the one thing not kept, and the form says so.
+    assert "type the key again" in page.locator("[data-testid=secrets-cleared]").inner_text()
     screenshot(page, "accounts-form-error")
     assert not ConnectedAccount.objects.filter(name="Octy typo").exists()

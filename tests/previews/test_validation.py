@@ -210,3 +210,34 @@ def test_every_error_shows_at_once(account, marketer, client_for):
     assert "is not a locale like en" in html
     assert "key has 51 characters" in html
     assert not PreviewRequest.objects.exists()
+
+
+def test_every_part_of_the_context_is_checked_in_one_round(account, marketer, client_for):
+    """#16 defect 3: the client stops at the first bad part (here the time zone), so the
+    attributes and the page were refused one round later."""
+    html = post_preview(
+        client_for(marketer),
+        account,
+        time_zone="Mars/Olympus_Mons",
+        attributes="plan=" + "x" * 51,
+        page_title="Pricing",
+    )
+    assert "is not an IANA time zone" in html
+    assert "string has 51 characters" in html
+    assert "is required when a page title or referrer is given" in html
+    assert not PreviewRequest.objects.exists()
+
+
+def test_a_context_with_every_part_right_is_built_whole():
+    context = visitors.build_context(
+        time_zone="America/Sao_Paulo",
+        page={"url": "https://example.com/pricing", "title": "Pricing"},
+        campaign={"source": "newsletter"},
+        attributes={"plan": "pro"},
+    )
+    assert context == {
+        "timeZone": "America/Sao_Paulo",
+        "page": {"url": "https://example.com/pricing", "title": "Pricing"},
+        "campaign": {"source": "newsletter"},
+        "attributes": {"plan": "pro"},
+    }

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from integrations import errors
+
 register = template.Library()
 
 
@@ -45,3 +47,24 @@ def ago(moment) -> str:
         words = f"{timesince(moment, depth=1)} ago"
     exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
     return format_html('<time datetime="{}" title="{}">{}</time>', moment.isoformat(), exact, words)
+
+
+@register.filter
+def problem_heading(problem) -> errors.Heading | None:
+    """The title, HTTP status and provider code of a stored problem (a dict) or an
+    error group, each once (integrations.errors.heading)."""
+    if not problem:
+        return None
+    if isinstance(problem, dict):
+        return errors.heading(
+            title=problem.get("title", ""),
+            kind=problem.get("kind", ""),
+            status=problem.get("status"),
+            code=problem.get("provider_code", ""),
+        )
+    return errors.heading(
+        title=problem.title,
+        kind=problem.problem_kind,
+        status=problem.status,
+        code=problem.problem_code,
+    )
