@@ -27,6 +27,7 @@ LIST_COLUMNS = (
     "duration_ms",
     "problem_kind",
     "problem_title",
+    "problem_code",
     "credential_fingerprint",
 )
 

@@ -112,3 +112,12 @@ def test_an_event_attempt_says_a_legacy_problem_once():
         render_to_string("core/_problem_heading.html", {"problem": LEGACY_ALTCRAFT_429})
     )
     assert attempt == "Rate limited HTTP 429"
+
+
+def test_the_call_log_titles_a_legacy_row_by_its_kind(admin_client, rate_limited_altcraft):
+    # A row recorded before the fix keeps its stored title; the list reads it right.
+    ApiCall.objects.filter(outcome="failed").update(problem_title="Altcraft error 429")
+    page = admin_client.get(reverse("calls:list"), {"outcome": "failed"}).content.decode()
+    row = page.split('data-testid="calls"', 1)[1].split("</tbody>", 1)[0]
+    assert "Altcraft error" not in row
+    assert "Rate limited" in _text(row)

@@ -51,10 +51,20 @@ def ago(moment) -> str:
 
 @register.filter
 def problem_heading(problem) -> errors.Heading | None:
-    """The title, HTTP status and provider code of a stored problem (a dict) or an
-    error group, each once (integrations.errors.heading)."""
+    """The title, HTTP status and provider code of a stored problem (a dict), a call
+    log row (a dict of the call's columns) or an error group, each once
+    (integrations.errors.heading)."""
     if not problem:
         return None
+    if isinstance(problem, dict) and "problem_kind" in problem:
+        if not problem["problem_kind"]:
+            return None  # a call that succeeded
+        return errors.heading(
+            title=problem.get("problem_title", ""),
+            kind=problem["problem_kind"],
+            status=problem.get("status"),
+            code=problem.get("problem_code", ""),
+        )
     if isinstance(problem, dict):
         return errors.heading(
             title=problem.get("title", ""),
