@@ -144,3 +144,47 @@ def test_every_figure_equals_a_direct_count(client_for, marketer, db):
     queued = page.split('data-testid="delivery-table"', 1)[1]
     ca_accounts = [a for a in accounts if a.provider == "commanders_act"]
     assert all(a.name in queued for a in ca_accounts)
+
+
+def test_the_daily_counts_are_every_group_while_the_lists_stop_at_twenty(client_for, marketer, db):
+    from dashboard.calls.models import ErrorGroup, GroupState
+
+    now = timezone.now()
+
+    def group(name, *, first_seen, **fields):
+        return ErrorGroup(
+            fingerprint=f"fp-{name}",
+            provider="octy",
+            operation="octy.op",
+            problem_kind="unavailable",
+            problem_class="provider_down",
+            problem_key="status:5xx",
+            title=f"Down {name}",
+            first_seen=first_seen,
+            last_seen=now,
+            **fields,
+        )
+
+    ErrorGroup.objects.bulk_create(
+        [group(f"new-{i}", first_seen=now - timedelta(hours=2)) for i in range(25)]
+        + [
+            group(
+                f"back-{i}",
+                first_seen=now - timedelta(days=5),
+                state=GroupState.REGRESSED,
+                regressed_at=now - timedelta(hours=1),
+            )
+            for i in range(3)
+        ]
+        + [group("old", first_seen=now - timedelta(days=3))]  # before the day
+    )
+
+    page = client_for(marketer).get(reverse("overview")).content.decode()
+
+    day = now - timedelta(days=1)
+    new = ErrorGroup.objects.filter(first_seen__gte=day).count()
+    regressed = ErrorGroup.objects.filter(regressed_at__gte=day, state="regressed").count()
+    assert (new, regressed) == (25, 3)
+    assert f'data-testid="new-groups">{new}</span>' in page
+    assert f'data-testid="regressed-groups">{regressed}</span>' in page
+    assert page.count('<span class="badge state-new">New</span>') == 20
