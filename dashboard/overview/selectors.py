@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from dashboard.accounts import selectors as account_selectors
@@ -26,36 +27,44 @@ from integrations import errors
 from integrations.registry import provider_choices
 
 
-def _backoff_by_account(*, since: datetime, now: datetime) -> dict[int, dict]:
-    """Per account rate limited since ``since``: its latest 429 and the back-off that
-    answer's Retry-After asked for (one query, over the window's newest 429s)."""
-    backoff: dict[int, dict] = {}
-    for row in (
-        ApiCall.objects.filter(started_at__gte=since, problem_kind=errors.RATE_LIMITED)
+def _latest_rate_limited(*, since: datetime, field: str) -> Subquery:
+    """``field`` of the account's newest rate-limited call since ``since`` (per account
+    row: a probe of the apicall_kind_recent index, in the window's partitions)."""
+    return Subquery(
+        ApiCall.objects.filter(
+            account=OuterRef("pk"), problem_kind=errors.RATE_LIMITED, started_at__gte=since
+        )
         .order_by("-started_at", "-id")
-        .values("account_id", "started_at", "problem")[:500]
-    ):
-        if row["account_id"] in backoff:
-            continue
-        retry_after = (row["problem"] or {}).get("retry_after")
-        until = row["started_at"] + timedelta(seconds=float(retry_after or 0))
-        backoff[row["account_id"]] = {
-            "last_429": row["started_at"],
-            "retry_after": retry_after,
-            "until": until if until > now else None,
-            "remaining": max(0.0, (until - now).total_seconds()),
-        }
-    return backoff
+        .values(field)[:1]
+    )
 
 
-def _accounts_with_checks() -> list[ConnectedAccount]:
-    """Every account by name, each with ``last_check`` (its newest AccountCheck) and
+def _backoff(account: ConnectedAccount, *, now: datetime) -> dict | None:
+    """The account's latest 429 of the window and the back-off its Retry-After asked
+    for (None when it was not rate limited)."""
+    if account.last_429_at is None:
+        return None
+    retry_after = (account.last_429_problem or {}).get("retry_after")
+    until = account.last_429_at + timedelta(seconds=float(retry_after or 0))
+    return {
+        "last_429": account.last_429_at,
+        "retry_after": retry_after,
+        "until": until if until > now else None,
+        "remaining": max(0.0, (until - now).total_seconds()),
+    }
+
+
+def _accounts_with_checks(*, since: datetime) -> list[ConnectedAccount]:
+    """Every account by name, each with ``last_check`` (its newest AccountCheck),
     ``failed_check`` (for a failing account, its newest failed check of a key in
-    use): two queries, however many accounts."""
+    use) and its newest rate-limited call since ``since`` (``last_429_at``,
+    ``last_429_problem``): two queries, however many accounts."""
     accounts = list(
         ConnectedAccount.objects.annotate(
             last_check_pk=account_selectors.last_check_subquery(),
             failed_check_pk=account_selectors.last_failed_check_subquery(),
+            last_429_at=_latest_rate_limited(since=since, field="started_at"),
+            last_429_problem=_latest_rate_limited(since=since, field="problem"),
         ).order_by("name")
     )
     wanted = {a.last_check_pk for a in accounts} | {
@@ -82,7 +91,7 @@ def account_operations(
     :func:`traffic_since`) are read here when not given."""
     now = now or timezone.now()
     since = now - timedelta(hours=1)
-    accounts = _accounts_with_checks() if accounts is None else accounts
+    accounts = _accounts_with_checks(since=since) if accounts is None else accounts
     traffic = traffic_since(since=since) if traffic is None else traffic
     by_account: dict[int, dict] = {}
     for row in traffic:
@@ -95,7 +104,6 @@ def account_operations(
             figures[key] += row[key]
         if row["p95_ms"] is not None:
             figures["p95_ms"] = row["p95_ms"]
-    backoff = _backoff_by_account(since=since, now=now)
     rows = []
     for account in accounts:
         figures = by_account.get(account.pk, {})
@@ -107,7 +115,7 @@ def account_operations(
                 "failed": figures.get("failed", 0),
                 "limited": figures.get("limited", 0),
                 "p95_ms": figures.get("p95_ms"),
-                "backoff": backoff.get(account.pk),
+                "backoff": _backoff(account, now=now),
             }
         )
     return rows
@@ -163,7 +171,7 @@ def overview_for(*, user, now: datetime | None = None) -> dict:
     due_by_account: dict[int, list] = defaultdict(list)
     for credential in due:
         due_by_account[credential.account_id].append(credential)
-    accounts = _accounts_with_checks()
+    accounts = _accounts_with_checks(since=hour_ago)
     traffic = traffic_since(since=hour_ago)
     operations = account_operations(now=now, accounts=accounts, traffic=traffic)
     for row in operations:

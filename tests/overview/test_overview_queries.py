@@ -188,3 +188,15 @@ def test_the_daily_counts_are_every_group_while_the_lists_stop_at_twenty(client_
     assert f'data-testid="new-groups">{new}</span>' in page
     assert f'data-testid="regressed-groups">{regressed}</span>' in page
     assert page.count('<span class="badge state-new">New</span>') == 20
+
+
+def test_each_account_shows_its_own_latest_429_however_many_others_had(client_for, marketer, db):
+    busy, quiet = account("Busy", "octy"), account("Quiet", "croct")
+    limited = {"outcome": "failed", "problem_kind": "rate_limited", "status": 429}
+    calls(busy, count=600, ago=timedelta(minutes=1), problem={"retry_after": 0}, **limited)
+    calls(quiet, count=1, ago=timedelta(minutes=10), problem={"retry_after": 3600}, **limited)
+
+    page = client_for(marketer).get(reverse("overview")).content.decode()
+
+    assert re.search(r"\d+ s left", cell(page, quiet.pk, "backoff"))
+    assert cell(page, busy.pk, "limited") == "600"
