@@ -105,16 +105,6 @@ def related_calls(call: ApiCall, *, limit: int = 20) -> list[dict]:
     )
 
 
-def calls_summary(*, since: datetime) -> dict:
-    """Counts per outcome since ``since`` (the Overview's last-hour figures)."""
-    counts = ApiCall.objects.filter(started_at__gte=since).aggregate(
-        total=Count("id"),
-        failed=Count("id", filter=Q(outcome=Outcome.FAILED)),
-        suspended=Count("id", filter=Q(outcome=Outcome.SUSPENDED)),
-    )
-    return counts
-
-
 # Position (from 0) of the 95th percentile among ``n`` values sorted ascending:
 # round(0.95 * (n - 1)) in integer arithmetic, as the events' latency p95 picks it.
 _P95_POSITION = "(95 * (n - 1) + 50) / 100"

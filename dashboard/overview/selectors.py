@@ -126,7 +126,7 @@ def provider_volume(
 ) -> list[dict]:
     """Per provider: calls in the last hour and, where a limit is documented, the
     busiest window of the limit's length against it (so a limit is seen coming).
-    Two queries for every provider (one when ``traffic`` is given)."""
+    Two queries in all, however many providers (one when ``traffic`` is given)."""
     now = now or timezone.now()
     since = now - timedelta(hours=1)
     traffic = traffic_since(since=since) if traffic is None else traffic
@@ -157,7 +157,8 @@ def provider_volume(
 
 
 def overview_for(*, user, now: datetime | None = None) -> dict:
-    """Everything the Overview page shows, for ``user``.
+    """Everything the Overview page shows (every role sees the same figures; ``user``
+    is kept for the view's call).
 
     A fixed number of queries, however many accounts and providers (each panel reads
     its figures grouped, not one account at a time), each bounded by its window: the
