@@ -87,18 +87,38 @@ def credentials_due_for_rotation(max_age_days: int | None = None) -> list[Creden
 
 def accounts_with_failed_checks() -> list[dict]:
     """Accounts whose last check of their active key failed, by name: dicts with
-    ``account`` and ``check`` (that failed AccountCheck, with its ``problem``)."""
-    accounts = list(ConnectedAccount.objects.filter(health=Health.FAILING).order_by("name"))
-    rows = []
-    for account in accounts:
-        check = (
-            account.checks.filter(status="failed")
-            .exclude(credential__state__in=[CredentialState.PENDING, CredentialState.FAILED])
-            .order_by("-pk")
-            .first()
-        )
-        rows.append({"account": account, "check": check})
-    return rows
+    ``account`` and ``check`` (that failed AccountCheck, with its ``problem``). Two
+    queries, however many accounts fail."""
+    accounts = list(
+        ConnectedAccount.objects.filter(health=Health.FAILING)
+        .annotate(failed_check_pk=last_failed_check_subquery())
+        .order_by("name")
+    )
+    checks = AccountCheck.objects.in_bulk(
+        [a.failed_check_pk for a in accounts if a.failed_check_pk]
+    )
+    return [{"account": a, "check": checks.get(a.failed_check_pk)} for a in accounts]
+
+
+def last_check_subquery() -> Subquery:
+    """The pk of the account's newest check (per account row: one probe of the
+    account + requested_at index; ``requested_at`` is set once, at creation)."""
+    return Subquery(
+        AccountCheck.objects.filter(account=OuterRef("pk"))
+        .order_by("-requested_at", "-pk")
+        .values("pk")[:1]
+    )
+
+
+def last_failed_check_subquery() -> Subquery:
+    """The pk of the account's newest failed check of a key in use (a key still being
+    verified, or one whose verification failed, is not the account failing)."""
+    return Subquery(
+        AccountCheck.objects.filter(account=OuterRef("pk"), status="failed")
+        .exclude(credential__state__in=[CredentialState.PENDING, CredentialState.FAILED])
+        .order_by("-requested_at", "-pk")
+        .values("pk")[:1]
+    )
 
 
 # Keys not yet active nor done with: pending (being verified or awaiting confirmation)

@@ -298,12 +298,17 @@ def group_chart(group: ErrorGroup, *, bucket: str) -> list[tuple[datetime, int]]
     return group_series([group.pk], period).get(group.pk, [])
 
 
-def groups_summary(*, since: datetime) -> dict[str, list[ErrorGroup]]:
-    """Groups first seen, and groups that regressed, since ``since`` (the Overview)."""
-    new = list(ErrorGroup.objects.filter(first_seen__gte=since).order_by("-first_seen")[:20])
-    regressed = list(
-        ErrorGroup.objects.filter(regressed_at__gte=since, state=GroupState.REGRESSED).order_by(
-            "-regressed_at"
-        )[:20]
-    )
-    return {"new": new, "regressed": regressed}
+def groups_summary(*, since: datetime, listed: int = 20) -> dict:
+    """Groups first seen, and groups that regressed, since ``since`` (the Overview):
+    ``new`` and ``regressed``, the newest ``listed`` of each, and ``new_count`` and
+    ``regressed_count``, all of them (counted only when a list is full)."""
+    first_seen = ErrorGroup.objects.filter(first_seen__gte=since)
+    regressed_since = ErrorGroup.objects.filter(regressed_at__gte=since, state=GroupState.REGRESSED)
+    new = list(first_seen.order_by("-first_seen")[:listed])
+    regressed = list(regressed_since.order_by("-regressed_at")[:listed])
+    return {
+        "new": new,
+        "regressed": regressed,
+        "new_count": len(new) if len(new) < listed else first_seen.count(),
+        "regressed_count": len(regressed) if len(regressed) < listed else regressed_since.count(),
+    }
