@@ -1,6 +1,6 @@
 from django.urls import NoReverseMatch, reverse
 
-from dashboard.core.roles import NAVIGATION, perm, role_of
+from dashboard.core.roles import NAVIGATION, perm, request_role
 
 
 def navigation(request):
@@ -23,4 +23,4 @@ def navigation(request):
                 "active": request.path == url or request.path.startswith(url) and url != "/",
             }
         )
-    return {"nav_items": items, "user_role": role_of(user)}
+    return {"nav_items": items, "user_role": request_role(request)}

@@ -84,6 +84,19 @@ def role_of(user) -> str | None:
     return next((role for role in (ADMIN, SUPPORT, MARKETER) if role in names), None)
 
 
+def request_role(request) -> str | None:
+    """``role_of(request.user)``, read once per request: the two-factor middleware and
+    the navigation both ask on every page (one query each before)."""
+    user = getattr(request, "user", None)
+    if user is None:
+        return None
+    # Keyed by the user: a log-in (or out) during the request asks again.
+    cached = getattr(request, "_switchyard_role", None)
+    if cached is None or cached[0] != user.pk:
+        cached = request._switchyard_role = (user.pk, role_of(user))
+    return cached[1]
+
+
 def sync_roles() -> None:
     """Create the role groups with their permissions (idempotent).
 

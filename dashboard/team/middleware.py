@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from dashboard.core.roles import ADMIN, role_of
+from dashboard.core.roles import ADMIN, request_role
 
 ENROL_FIRST = (
     "Admins must set up two-factor authentication before using the console: "
@@ -29,7 +29,7 @@ def admin_mfa_required(get_response):
             user is not None
             and user.is_authenticated
             and not request.path.startswith(_OPEN_PREFIXES)
-            and role_of(user) == ADMIN
+            and request_role(request) == ADMIN
             and not _has_second_factor(user)
         ):
             # Said once per redirect, so the enrolment page explains why it is shown.
