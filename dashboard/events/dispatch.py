@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from dashboard.accounts.models import ConnectedAccount
 from dashboard.accounts.services import NoActiveCredential, provider_client
 from dashboard.calls.context import call_context, exchanges_seen
 from dashboard.core.queueing import attempts_left
-from dashboard.events import outbox
+from dashboard.events import outbox, pacing, sending
 from dashboard.events.models import AttemptOutcome, EventStatus, OutboundEvent
 from dashboard.events.outbox import ClaimedEvent, setting
 from dashboard.events.preparing import adapter_for
@@ -43,12 +43,17 @@ class DispatchReport:
     requests: int = 0
     more: bool = False
     next_retry_in: float | None = None
+    # Seconds until the account's next send slot, when a paced run stopped because it
+    # was too far off (its events were queued again for then).
+    paused_for: float | None = None
 
     def add(self, other: DispatchReport) -> None:
         for name in ("claimed", "delivered", "retrying", "failed", "dead", "held", "requests"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         if other.next_retry_in is not None:
             self.next_retry_in = min(self.next_retry_in or other.next_retry_in, other.next_retry_in)
+        if other.paused_for is not None:
+            self.paused_for = max(self.paused_for or 0.0, other.paused_for)
 
 
 @dataclass
@@ -81,26 +86,64 @@ def events_dispatch(
     deadline = time.monotonic() + budget
     ids = list(event_ids) if event_ids is not None else None
     report = DispatchReport()
+    limit = setting("EVENTS_CLAIM_SIZE", 5000)
+    lease = setting("EVENTS_LEASE_SECONDS", 120)
+    paced_account = _paced(account_id)
+    if paced_account is not None:
+        # No more than the run can send at the account's pace before its budget or
+        # half its lease is spent: the rest stays queued for the next run (or a
+        # helper), never claimed only to wait out the lease.
+        limit = min(limit, pacing.pace_for(paced_account).slots_within(min(budget, lease / 2)))
     while True:
         if time.monotonic() > deadline:
             report.more = outbox.has_due_events(account_id=account_id)
             return report
-        token, claimed = outbox.claim_due(
-            limit=setting("EVENTS_CLAIM_SIZE", 5000), event_ids=ids, account_id=account_id
-        )
+        token, claimed = outbox.claim_due(limit=limit, event_ids=ids, account_id=account_id)
         if not claimed:
             return report
+        if paced_account is not None and len(claimed) == limit:
+            # More are waiting: ask for a helper run (another worker, when one is
+            # free); the shared pace keeps the two of them within the limit.
+            outbox.dispatch_request(account_id=account_id)
+        # Sends stop in time for the claim to be recorded well inside its lease.
+        until = time.time() + min(deadline - time.monotonic(), lease - LEASE_MARGIN_SECONDS)
         report.claimed += len(claimed)
         by_account: dict[int, list[ClaimedEvent]] = defaultdict(list)
         for event in claimed:
             by_account[event.account_id].append(event)
         accounts = ConnectedAccount.objects.in_bulk(list(by_account))
-        for account_id, events in by_account.items():
-            report.add(deliver(accounts[account_id], events, token))
+        for account_id_, events in by_account.items():
+            report.add(deliver(accounts[account_id_], events, token, send_until=until))
+        if report.paused_for is not None:
+            # The account's next slot is far off: its run resumes then (tasks.py).
+            return report
 
 
-def deliver(account: ConnectedAccount, events: list[ClaimedEvent], token: str) -> DispatchReport:
-    """Send ``events`` (all of ``account``, claimed under ``token``) and record them."""
+# A paced run stops sending this long before its claim's lease runs out.
+LEASE_MARGIN_SECONDS = 15
+
+
+def _paced(account_id: int | None) -> ConnectedAccount | None:
+    """The account, when a dispatch for it is paced."""
+    if account_id is None:
+        return None
+    account = ConnectedAccount.objects.filter(pk=account_id).first()
+    if account is None or not pacing.pace_for(account).paced:
+        return None
+    return account
+
+
+def deliver(
+    account: ConnectedAccount,
+    events: list[ClaimedEvent],
+    token: str,
+    *,
+    send_until: float | None = None,
+) -> DispatchReport:
+    """Send ``events`` (all of ``account``, claimed under ``token``) and record them.
+
+    A paced account's requests go out at its pace, several at a time, until
+    ``send_until`` (epoch seconds); those not sent by then are queued again."""
     started = timezone.now()
     if not account.is_enabled:
         problem = Problem.build(
@@ -132,12 +175,75 @@ def deliver(account: ConnectedAccount, events: list[ClaimedEvent], token: str) -
             retryable=False,
         )
         return finish(events, token, [_failure(events, started, problem)])
+    pace = pacing.pace_for(account)
+    if pace.paced:
+        return _deliver_paced(account, adapter, client, events, token, pace, send_until)
     outcomes: list[Outcome] = []
     for batch in adapter.batches(events, client=client):
         started = timezone.now()
         sent, exchange_id = _send(batch, lambda batch=batch: adapter.send_batch(client, batch))
         outcomes.extend(_grouped(sent, started, exchange_id, batch_size=len(batch)))
     return finish(events, token, outcomes)
+
+
+@dataclass
+class _SentRequest:
+    batch: list[ClaimedEvent]
+    started: datetime
+    outcomes: list[EventOutcome]
+    exchange_id: str
+
+
+def _deliver_paced(account, adapter, client, events, token, pace, send_until) -> DispatchReport:
+    report = DispatchReport()
+
+    def send(batch):  # in a pool thread
+        started = timezone.now()
+        sent, exchange_id = _send(batch, lambda: adapter.send_batch(client, batch))
+        return _SentRequest(batch, started, sent, exchange_id)
+
+    def retry_after_of(request: _SentRequest) -> float | None:
+        waits = [
+            o.problem.retry_after
+            for o in request.outcomes
+            if o.problem is not None
+            and o.problem.kind == errors.RATE_LIMITED
+            and o.problem.retry_after
+        ]
+        return max(waits, default=None)
+
+    def record(sent: list[_SentRequest]) -> None:
+        outcomes: list[Outcome] = []
+        for request in sent:
+            outcomes.extend(
+                _grouped(
+                    request.outcomes,
+                    request.started,
+                    request.exchange_id,
+                    batch_size=len(request.batch),
+                )
+            )
+        report.add(finish(events, token, outcomes))
+
+    run = sending.send_paced(
+        account_id=account.pk,
+        requests=list(adapter.batches(events, client=client)),
+        pace=pace,
+        send=send,
+        retry_after_of=retry_after_of,
+        record=record,
+        deadline=send_until if send_until is not None else time.time() + 60,
+    )
+    if run.unsent:
+        resume_at = run.resume_at or time.time()
+        outbox.release(
+            [e.pk for batch in run.unsent for e in batch],
+            token,
+            next_attempt_at=datetime.fromtimestamp(resume_at, UTC),
+        )
+        if run.resume_at is not None:
+            report.paused_for = max(0.0, run.resume_at - time.time())
+    return report
 
 
 def _send(batch: list[ClaimedEvent], call) -> tuple[list[EventOutcome], str]:

@@ -350,6 +350,23 @@ def _record_in_one_statement(ids, token, values, attempt, now) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def release(ids: list[int], token: str, *, next_attempt_at: datetime) -> int:
+    """Hand back claimed events that were never sent (the run ran out of time or its
+    next send slot is too far off): queued again, due at ``next_attempt_at``, no try
+    counted. Only events ``token`` still holds; returns how many."""
+    if not ids:
+        return 0
+    return OutboundEvent.objects.filter(
+        id__in=ids, claim_token=token, status=EventStatus.SENDING
+    ).update(
+        status=EventStatus.QUEUED,
+        claim_token="",
+        claimed_until=None,
+        next_attempt_at=next_attempt_at,
+        updated_at=timezone.now(),
+    )
+
+
 # --- sweeping ------------------------------------------------------------------------
 def events_sweep() -> int:
     """Re-queue events whose dispatcher lease expired (the worker died mid-send);
