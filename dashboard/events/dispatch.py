@@ -312,6 +312,16 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
     return delay
 
 
+def _store_provider_event_ids(outcomes: list[Outcome], ids: list[int]) -> None:
+    recorded = set(ids)
+    for outcome in outcomes:
+        for pk, provider_event_id in outcome.provider_event_ids.items():
+            if pk in recorded and provider_event_id:
+                OutboundEvent.objects.filter(pk=pk).update(
+                    provider_event_id=provider_event_id[:100]
+                )
+
+
 def finish(events: list[ClaimedEvent], token: str, outcomes: list[Outcome]) -> DispatchReport:
     """Store each event's outcome and its attempt, for events still held by ``token``
     (a dispatcher that lost its lease to the sweeper writes nothing)."""
@@ -319,6 +329,21 @@ def finish(events: list[ClaimedEvent], token: str, outcomes: list[Outcome]) -> D
     by_id = {e.pk: e for e in events}
     now = timezone.now()
     max_attempts = setting("EVENTS_MAX_ATTEMPTS", 6)
+    delivered = [o for o in outcomes if o.status == AttemptOutcome.DELIVERED and o.event_ids]
+    if len(delivered) > 1:
+        # Many requests' deliveries (unbatched sends): one statement for all of them.
+        ids = outbox.record_delivered(
+            [
+                (pk, outcome.started_at, outcome.exchange_id, outcome.batch_size)
+                for outcome in delivered
+                for pk in outcome.event_ids
+            ],
+            token,
+            now,
+        )
+        _store_provider_event_ids(delivered, ids)
+        report.delivered += len(ids)
+        outcomes = [o for o in outcomes if o.status != AttemptOutcome.DELIVERED]
     for outcome in outcomes:
         if not outcome.event_ids:
             continue
@@ -337,11 +362,7 @@ def finish(events: list[ClaimedEvent], token: str, outcomes: list[Outcome]) -> D
                 {"status": EventStatus.DELIVERED, "delivered_at": now, "problem": None},
                 {**attempt, "outcome": AttemptOutcome.DELIVERED, "problem": None},
             )
-            for pk in ids:
-                if outcome.provider_event_ids.get(pk):
-                    OutboundEvent.objects.filter(pk=pk).update(
-                        provider_event_id=outcome.provider_event_ids[pk][:100]
-                    )
+            _store_provider_event_ids([outcome], ids)
             report.delivered += len(ids)
         elif outcome.status == AttemptOutcome.HELD:
             ids = outbox.record_attempts(

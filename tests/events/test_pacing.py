@@ -106,6 +106,11 @@ def test_two_dispatchers_on_one_account_stay_within_its_own_pace(unbatched, ca_s
 
     delivered = OutboundEvent.objects.filter(pk__in=ids, status=EventStatus.DELIVERED).count()
     assert delivered == len(ids)
+    # One attempt each, carried by its own request (recorded many at a time).
+    attempts = list(EventAttempt.objects.filter(event_id__in=ids).values("outcome", "exchange_id"))
+    assert len(attempts) == len(ids)
+    assert {a["outcome"] for a in attempts} == {"delivered"}
+    assert len({a["exchange_id"] for a in attempts}) == len(ids)
     stats = ca_sandbox.stats()
     assert stats["events"] == len(ids)
     assert stats["duplicate_deliveries"] == 0
