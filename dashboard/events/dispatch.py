@@ -9,6 +9,7 @@ it unknown whether the write was applied.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import uuid
@@ -101,22 +102,40 @@ def events_dispatch(
         token, claimed = outbox.claim_due(limit=limit, event_ids=ids, account_id=account_id)
         if not claimed:
             return report
-        if paced_account is not None and len(claimed) == limit:
-            # More are waiting: ask for a helper run (another worker, when one is
-            # free); the shared pace keeps the two of them within the limit.
-            outbox.dispatch_request(account_id=account_id)
         # Sends stop in time for the claim to be recorded well inside its lease.
         until = time.time() + min(deadline - time.monotonic(), lease - LEASE_MARGIN_SECONDS)
         report.claimed += len(claimed)
+        if paced_account is not None:
+            claim_next = functools.partial(_claim_paced, account_id, limit, ids)
+            _ask_for_helper(account_id, claimed, limit)
+            report.add(deliver(paced_account, claimed, token, send_until=until, more=claim_next))
+            if report.paused_for is not None:
+                # The account's next slot is far off: its run resumes then (tasks.py).
+                return report
+            continue
         by_account: dict[int, list[ClaimedEvent]] = defaultdict(list)
         for event in claimed:
             by_account[event.account_id].append(event)
         accounts = ConnectedAccount.objects.in_bulk(list(by_account))
         for account_id_, events in by_account.items():
             report.add(deliver(accounts[account_id_], events, token, send_until=until))
-        if report.paused_for is not None:
-            # The account's next slot is far off: its run resumes then (tasks.py).
-            return report
+
+
+def _claim_paced(account_id, limit, ids) -> tuple[str, list[ClaimedEvent]] | None:
+    """The paced account's next claim (taken while the last requests are in flight)."""
+    token, claimed = outbox.claim_due(limit=limit, event_ids=ids, account_id=account_id)
+    if not claimed:
+        return None
+    _ask_for_helper(account_id, claimed, limit)
+    return token, claimed
+
+
+def _ask_for_helper(account_id: int, claimed: list, limit: int) -> None:
+    if len(claimed) == limit:
+        # More are waiting: ask for a helper run (another worker, when one is free);
+        # the shared pace keeps them all within the limit. Coalesced: at most one
+        # message waits (outbox.dispatch_request).
+        outbox.dispatch_request(account_id=account_id)
 
 
 # A paced run stops sending this long before its claim's lease runs out.
@@ -139,11 +158,14 @@ def deliver(
     token: str,
     *,
     send_until: float | None = None,
+    more=None,
 ) -> DispatchReport:
     """Send ``events`` (all of ``account``, claimed under ``token``) and record them.
 
     A paced account's requests go out at its pace, several at a time, until
-    ``send_until`` (epoch seconds); those not sent by then are queued again."""
+    ``send_until`` (epoch seconds); those not sent by then are queued again.
+    ``more()``: the account's next claim, ``(token, events)`` or None, taken while
+    the last requests are in flight (paced accounts only)."""
     started = timezone.now()
     if not account.is_enabled:
         problem = Problem.build(
@@ -177,7 +199,7 @@ def deliver(
         return finish(events, token, [_failure(events, started, problem)])
     pace = pacing.pace_for(account)
     if pace.paced:
-        return _deliver_paced(account, adapter, client, events, token, pace, send_until)
+        return _deliver_paced(account, adapter, client, events, token, pace, send_until, more)
     outcomes: list[Outcome] = []
     for batch in adapter.batches(events, client=client):
         started = timezone.now()
@@ -188,19 +210,38 @@ def deliver(
 
 @dataclass
 class _SentRequest:
+    token: str
     batch: list[ClaimedEvent]
     started: datetime
     outcomes: list[EventOutcome]
     exchange_id: str
 
 
-def _deliver_paced(account, adapter, client, events, token, pace, send_until) -> DispatchReport:
+def _deliver_paced(
+    account, adapter, client, events, token, pace, send_until, more=None
+) -> DispatchReport:
+    """``events`` at the account's pace; ``more()`` claims the next ones, as
+    ``(token, events)`` or None, while the last are still being sent."""
     report = DispatchReport()
+    claims: dict[str, list[ClaimedEvent]] = {}
+    # Events of each claim not yet recorded or handed back (the claim is then forgotten).
+    open_events: dict[str, int] = {}
 
-    def send(batch):  # in a pool thread
+    def requests_of(claim_token, claimed):
+        claims[claim_token] = claimed
+        open_events[claim_token] = len(claimed)
+        return [(claim_token, batch) for batch in adapter.batches(claimed, client=client)]
+
+    def close(claim_token, count):
+        open_events[claim_token] -= count
+        if open_events[claim_token] <= 0:
+            del claims[claim_token], open_events[claim_token]
+
+    def send(request):  # in a pool thread
+        claim_token, batch = request
         started = timezone.now()
         sent, exchange_id = _send(batch, lambda: adapter.send_batch(client, batch))
-        return _SentRequest(batch, started, sent, exchange_id)
+        return _SentRequest(claim_token, batch, started, sent, exchange_id)
 
     def retry_after_of(request: _SentRequest) -> float | None:
         waits = [
@@ -213,34 +254,47 @@ def _deliver_paced(account, adapter, client, events, token, pace, send_until) ->
         return max(waits, default=None)
 
     def record(sent: list[_SentRequest]) -> None:
-        outcomes: list[Outcome] = []
+        by_claim: dict[str, list[_SentRequest]] = defaultdict(list)
         for request in sent:
-            outcomes.extend(
-                _grouped(
-                    request.outcomes,
-                    request.started,
-                    request.exchange_id,
-                    batch_size=len(request.batch),
+            by_claim[request.token].append(request)
+        for claim_token, requests in by_claim.items():
+            outcomes: list[Outcome] = []
+            for request in requests:
+                outcomes.extend(
+                    _grouped(
+                        request.outcomes,
+                        request.started,
+                        request.exchange_id,
+                        batch_size=len(request.batch),
+                    )
                 )
-            )
-        report.add(finish(events, token, outcomes))
+            report.add(finish(claims[claim_token], claim_token, outcomes))
+            close(claim_token, sum(len(r.batch) for r in requests))
+
+    def claim_more():
+        claimed = more() if more is not None else None
+        if not claimed:
+            return []
+        report.claimed += len(claimed[1])
+        return requests_of(*claimed)
 
     run = sending.send_paced(
         account_id=account.pk,
-        requests=list(adapter.batches(events, client=client)),
+        requests=requests_of(token, events),
         pace=pace,
         send=send,
         retry_after_of=retry_after_of,
         record=record,
         deadline=send_until if send_until is not None else time.time() + 60,
+        more=claim_more if more is not None else None,
     )
     if run.unsent:
         resume_at = run.resume_at or time.time()
-        outbox.release(
-            [e.pk for batch in run.unsent for e in batch],
-            token,
-            next_attempt_at=datetime.fromtimestamp(resume_at, UTC),
-        )
+        unsent: dict[str, list[int]] = defaultdict(list)
+        for claim_token, batch in run.unsent:
+            unsent[claim_token].extend(e.pk for e in batch)
+        for claim_token, ids in unsent.items():
+            outbox.release(ids, claim_token, next_attempt_at=datetime.fromtimestamp(resume_at, UTC))
         if run.resume_at is not None:
             report.paused_for = max(0.0, run.resume_at - time.time())
     return report

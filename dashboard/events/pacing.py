@@ -32,6 +32,7 @@ from django.db import connection
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.events.models import DeliveryPace
 from dashboard.events.outbox import setting
+from integrations.http import POOL_MAXSIZE
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,9 @@ def pace_for(account: ConnectedAccount) -> Pace:
         rate = setting("EVENTS_RATE_LIMITS", {}).get(account.provider, 0.0)
     if not concurrency:
         concurrency = setting("EVENTS_SEND_CONCURRENCY", 8)
-    return Pace(rate=max(0.0, float(rate or 0.0)), concurrency=max(1, int(concurrency)))
+    # No more in flight than the pooled session keeps connections for.
+    concurrency = min(max(1, int(concurrency)), POOL_MAXSIZE)
+    return Pace(rate=max(0.0, float(rate or 0.0)), concurrency=concurrency)
 
 
 def pace_set(

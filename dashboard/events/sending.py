@@ -62,10 +62,13 @@ def send_paced(
     retry_after_of: Callable[[S], float | None],
     record: Callable[[list[S]], None],
     deadline: float,
+    more: Callable[[], Sequence[B]] | None = None,
 ) -> PacedRun[B]:
     """Send every request of ``requests`` with ``send`` (in pool threads) at
     ``pace``; ``record`` (in this thread) gets the results in groups. ``deadline``:
-    epoch seconds after which no slot is taken."""
+    epoch seconds after which no slot is taken. ``more``: called for further requests
+    while the last ones are still in flight (the next claim, so sending never pauses
+    for it); an empty answer means there are none."""
     late = setting("EVENTS_PACE_LATE_SECONDS", 0.02)
     max_wait = setting("EVENTS_PACE_MAX_WAIT_SECONDS", 5.0)
     chunk = max(pace.concurrency, pace.slots_within(0.25))
@@ -77,6 +80,11 @@ def send_paced(
     stopped = False
     with ThreadPoolExecutor(max_workers=pace.concurrency, thread_name_prefix="events-send") as pool:
         while waiting or in_flight:
+            if more is not None and not stopped and len(waiting) < chunk:
+                fetched = more() if time.time() < deadline else []
+                waiting.extend(fetched)
+                if not fetched:
+                    more = None
             if waiting and not stopped and len(in_flight) < 2 * chunk:
                 take = [waiting.popleft() for _ in range(min(chunk, len(waiting)))]
                 slots = pacing.reserve(account_id, len(take), pace.interval)

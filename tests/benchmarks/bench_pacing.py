@@ -124,6 +124,9 @@ def _one_run(running, pace: float, worker_count: int, budget: Budget) -> Result:
     # requests, and every one arrives once (there are no batches here).
     rate = (len(arrivals) - 1) / seconds if seconds else 0.0
     busiest = busiest_window(arrivals, 1.0)
+    # Where the time went: pauses between requests well over the slot spacing (claims,
+    # task runs ending and starting, a busy machine).
+    pauses = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False) if b - a > 0.1]
     early = [kb for n, kb in samples if n <= EVENTS * 0.2] or [samples[0][1]]
     late = [kb for n, kb in samples if n >= EVENTS * 0.8] or [samples[-1][1]]
     notes = {
@@ -136,6 +139,8 @@ def _one_run(running, pace: float, worker_count: int, budget: Budget) -> Result:
         "rate_per_s": round(rate, 1),
         "rate_of_pace": round(rate / pace, 3),
         "busiest_one_second_window": busiest,
+        "pauses_over_100ms": len(pauses),
+        "pauses_over_100ms_seconds": round(sum(pauses), 1),
         "duplicate_deliveries": stats["duplicate_deliveries"],
         "worker_rss_mib_start": [round(kb / 1024, 1) for kb in rss_start],
         "worker_rss_mib_end": [round(kb / 1024, 1) for kb in rss_end],
