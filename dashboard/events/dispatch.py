@@ -106,11 +106,16 @@ def events_dispatch(
         until = time.time() + min(deadline - time.monotonic(), lease - LEASE_MARGIN_SECONDS)
         report.claimed += len(claimed)
         if paced_account is not None:
-            claim_next = functools.partial(_claim_paced, account_id, limit, ids)
+            found_none: list[bool] = []
+            claim_next = functools.partial(_claim_paced, account_id, limit, ids, found_none)
             _ask_for_helper(account_id, claimed, limit)
             report.add(deliver(paced_account, claimed, token, send_until=until, more=claim_next))
             if report.paused_for is not None:
                 # The account's next slot is far off: its run resumes then (tasks.py).
+                return report
+            if found_none:
+                # The run's last claim found nothing due: it ends, as an unpaced one
+                # does after its empty claim (what queues later asks for a new run).
                 return report
             continue
         by_account: dict[int, list[ClaimedEvent]] = defaultdict(list)
@@ -121,10 +126,14 @@ def events_dispatch(
             report.add(deliver(accounts[account_id_], events, token, send_until=until))
 
 
-def _claim_paced(account_id, limit, ids) -> tuple[str, list[ClaimedEvent]] | None:
-    """The paced account's next claim (taken while the last requests are in flight)."""
+def _claim_paced(
+    account_id, limit, ids, found_none: list[bool]
+) -> tuple[str, list[ClaimedEvent]] | None:
+    """The paced account's next claim (taken while the last requests are in flight);
+    notes in ``found_none`` when there was nothing left to claim."""
     token, claimed = outbox.claim_due(limit=limit, event_ids=ids, account_id=account_id)
     if not claimed:
+        found_none.append(True)
         return None
     _ask_for_helper(account_id, claimed, limit)
     return token, claimed
