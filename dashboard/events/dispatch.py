@@ -103,7 +103,9 @@ def events_dispatch(
         if not claimed:
             return report
         # Sends stop in time for the claim to be recorded well inside its lease.
-        until = time.time() + min(deadline - time.monotonic(), lease - LEASE_MARGIN_SECONDS)
+        until = time.time() + min(
+            deadline - time.monotonic(), lease - min(LEASE_MARGIN_SECONDS, lease / 4)
+        )
         report.claimed += len(claimed)
         if paced_account is not None:
             found_none: list[bool] = []
@@ -147,7 +149,8 @@ def _ask_for_helper(account_id: int, claimed: list, limit: int) -> None:
         outbox.dispatch_request(account_id=account_id)
 
 
-# A paced run stops sending this long before its claim's lease runs out.
+# A paced run stops sending this long before its claim's lease runs out (a quarter of
+# the lease when that is shorter).
 LEASE_MARGIN_SECONDS = 15
 
 
@@ -281,9 +284,12 @@ def _deliver_paced(
             close(claim_token, sum(len(r.batch) for r in requests))
 
     def claim_more():
+        if sum(open_events.values()) > len(events):
+            # One claim ahead is enough: the next waits until this one is recorded.
+            return []
         claimed = more() if more is not None else None
         if not claimed:
-            return []
+            return None
         report.claimed += len(claimed[1])
         return requests_of(*claimed)
 

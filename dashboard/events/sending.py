@@ -62,16 +62,20 @@ def send_paced(
     retry_after_of: Callable[[S], float | None],
     record: Callable[[list[S]], None],
     deadline: float,
-    more: Callable[[], Sequence[B]] | None = None,
+    more: Callable[[], Sequence[B] | None] | None = None,
 ) -> PacedRun[B]:
     """Send every request of ``requests`` with ``send`` (in pool threads) at
     ``pace``; ``record`` (in this thread) gets the results in groups. ``deadline``:
     epoch seconds after which no slot is taken. ``more``: called for further requests
-    while the last ones are still in flight (the next claim, so sending never pauses
-    for it); an empty answer means there are none."""
+    once all are handed out while the last are still in flight (the next claim, so
+    sending never pauses for it): ``None`` means there are none, an empty list none
+    yet (the caller holds enough)."""
     late = setting("EVENTS_PACE_LATE_SECONDS", 0.02)
     max_wait = setting("EVENTS_PACE_MAX_WAIT_SECONDS", 5.0)
-    chunk = max(pace.concurrency, pace.slots_within(0.25))
+    # Slots reserved per statement: a quarter second's worth, but no more than the
+    # pool can start before they pass (a slot whose request waits in the pool's queue
+    # past it is wasted, for every worker).
+    chunk = max(pace.concurrency, min(pace.slots_within(0.25), 4 * pace.concurrency))
     waiting: deque[B] = deque(requests)
     in_flight: dict[Future, B] = {}
     results: list[S] = []
@@ -80,11 +84,12 @@ def send_paced(
     stopped = False
     with ThreadPoolExecutor(max_workers=pace.concurrency, thread_name_prefix="events-send") as pool:
         while waiting or in_flight:
-            if more is not None and not stopped and len(waiting) < chunk:
-                fetched = more() if time.time() < deadline else []
-                waiting.extend(fetched)
-                if not fetched:
+            if more is not None and not stopped and not waiting and len(in_flight) < 2 * chunk:
+                fetched = more() if time.time() < deadline else None
+                if fetched is None:
                     more = None
+                else:
+                    waiting.extend(fetched)
             if waiting and not stopped and len(in_flight) < 2 * chunk:
                 take = [waiting.popleft() for _ in range(min(chunk, len(waiting)))]
                 slots = pacing.reserve(account_id, len(take), pace.interval)
