@@ -1,12 +1,12 @@
 """Sending one account's requests at its pace, several at a time (#17).
 
-The calling thread reserves send slots (:mod:`dashboard.events.pacing`) a quarter of
-a second's worth at a time, hands each request to a small thread pool (at most the
-account's ``concurrency`` in flight, all over the account's pooled keep-alive
-session) and records what came back as it comes, so the pool never waits for the
-database. A pool thread sends its request no earlier than its slot and gives the
-slot up when it could not go within ``EVENTS_PACE_LATE_SECONDS`` of it (the request
-goes back in line for a new one). A 429 with Retry-After holds the account for
+The calling thread reserves send slots (:mod:`dashboard.events.pacing`) a few at a
+time (a quarter second's worth, at most four per pool thread), hands each request
+to a small thread pool (at most the account's ``concurrency`` in flight, all over
+the account's pooled keep-alive session) and records what came back as it comes,
+so the pool never waits for the database. A pool thread sends its request no
+earlier than its slot and gives the slot up when it could not go within
+``EVENTS_PACE_LATE_SECONDS`` of it (the request goes back in line for a new one). A 429 with Retry-After holds the account for
 everyone (this run's threads and, through the shared row, every other worker).
 
 A run stops taking slots at its deadline (budget, lease), or when the next slot is
