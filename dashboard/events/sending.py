@@ -6,8 +6,9 @@ to a small thread pool (at most the account's ``concurrency`` in flight, all ove
 the account's pooled keep-alive session) and records what came back as it comes,
 so the pool never waits for the database. A pool thread sends its request no
 earlier than its slot and gives the slot up when it could not go within
-``EVENTS_PACE_LATE_SECONDS`` of it (the request goes back in line for a new one). A 429 with Retry-After holds the account for
-everyone (this run's threads and, through the shared row, every other worker).
+``EVENTS_PACE_LATE_SECONDS`` of it (the request goes back in line for a new one).
+A 429 with Retry-After holds the account for everyone (this run's threads and,
+through the shared row, every other worker).
 
 A run stops taking slots at its deadline (budget, lease), or when the next slot is
 more than ``EVENTS_PACE_MAX_WAIT_SECONDS`` away: the requests left are handed back
