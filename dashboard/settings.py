@@ -428,7 +428,7 @@ EVENTS_SEND_CONCURRENCY = env.int("EVENTS_SEND_CONCURRENCY", default=8)
 # A send more than this late for its slot gives the slot up and takes a new one, and
 # slots are spaced this much wider than 1/rate, so that no one-second window at the
 # provider ever holds more than the rate (see events/pacing.py for the arithmetic).
-EVENTS_PACE_LATE_SECONDS = env.float("EVENTS_PACE_LATE_SECONDS", default=0.02)
+EVENTS_PACE_LATE_SECONDS = env.float("EVENTS_PACE_LATE_SECONDS", default=0.01)
 EVENTS_PACE_MARGIN = env.float("EVENTS_PACE_MARGIN", default=0.05)
 # A run never waits longer than this for a slot: its events go back to the outbox.
 EVENTS_PACE_MAX_WAIT_SECONDS = env.float("EVENTS_PACE_MAX_WAIT_SECONDS", default=5.0)

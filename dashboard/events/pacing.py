@@ -14,7 +14,7 @@ seconds of its slot gives the slot up and reserves a new one. Requests arriving 
 any one second at the provider were then sent from slots spread over at most
 ``1 + late + jitter`` seconds (jitter: how unevenly they travel), which hold at most
 ``rate * (1 + late + jitter) / (1 + margin)`` slots: no more than ``rate`` while
-``late + jitter <= margin`` (defaults: 20 ms late, 5 % margin, so 30 ms of jitter is
+``late + jitter <= margin`` (defaults: 10 ms late, 5 % margin, so 40 ms of jitter is
 absorbed; the pace reached is at most ``rate / (1 + margin)``, 95 %).
 
 Slots are wall-clock seconds, so workers on several hosts need their clocks in sync

@@ -71,7 +71,7 @@ def send_paced(
     once all are handed out while the last are still in flight (the next claim, so
     sending never pauses for it): ``None`` means there are none, an empty list none
     yet (the caller holds enough)."""
-    late = setting("EVENTS_PACE_LATE_SECONDS", 0.02)
+    late = setting("EVENTS_PACE_LATE_SECONDS", 0.01)
     max_wait = setting("EVENTS_PACE_MAX_WAIT_SECONDS", 5.0)
     # Slots reserved per statement: a quarter second's worth, but no more than the
     # pool can start before they pass (a slot whose request waits in the pool's queue
