@@ -418,6 +418,24 @@ EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=2.0)
 EVENTS_RETRY_MAX_SECONDS = env.float("EVENTS_RETRY_MAX_SECONDS", default=300.0)
 EVENTS_RETRY_AFTER_CAP_SECONDS = env.float("EVENTS_RETRY_AFTER_CAP_SECONDS", default=300.0)
 EVENTS_REPLAY_CHUNK = env.int("EVENTS_REPLAY_CHUNK", default=50)
+# Pacing (#17): requests per second each account may send, shared by every worker
+# through the database (events/pacing.py), below each provider's documented comfort
+# (providers/commanders-act.md: tell them above 500 req/s; providers/octy.md:
+# 120/minute). A provider not listed is unpaced; an account's DeliveryPace row may
+# override its rate and concurrency.
+EVENTS_RATE_LIMITS = {
+    "commanders_act": env.float("EVENTS_COMMANDERS_ACT_REQUESTS_PER_SECOND", default=450.0),
+    "octy": env.float("EVENTS_OCTY_REQUESTS_PER_MINUTE", default=100.0) / 60,
+}
+# Requests one dispatcher keeps in flight per account (over the pooled session).
+EVENTS_SEND_CONCURRENCY = env.int("EVENTS_SEND_CONCURRENCY", default=8)
+# A send more than this late for its slot gives the slot up and takes a new one, and
+# slots are spaced this much wider than 1/rate, so that no one-second window at the
+# provider ever holds more than the rate (see events/pacing.py for the arithmetic).
+EVENTS_PACE_LATE_SECONDS = env.float("EVENTS_PACE_LATE_SECONDS", default=0.01)
+EVENTS_PACE_MARGIN = env.float("EVENTS_PACE_MARGIN", default=0.05)
+# A run never waits longer than this for a slot: its events go back to the outbox.
+EVENTS_PACE_MAX_WAIT_SECONDS = env.float("EVENTS_PACE_MAX_WAIT_SECONDS", default=5.0)
 
 # --- Profiles (#7) ----------------------------------------------------------------
 # A provider value older than this is flagged stale in the unified look-up view.

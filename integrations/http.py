@@ -129,6 +129,11 @@ class Exchange:
 
 ExchangeHook = Callable[[Exchange], None]
 
+# Connections each pooled session keeps open (keep-alive) per host: also the most
+# requests one account may have in flight at once (events pacing, #17), since a
+# request beyond it would open a connection only to throw it away.
+POOL_MAXSIZE = 16
+
 _pool_lock = threading.Lock()
 _pools: dict[str, requests.Session] = {}
 
@@ -146,7 +151,7 @@ def pooled_http(key: str) -> requests.Session:
             # Proxy variables and .netrc must not leak credentials or reroute calls.
             session.trust_env = False
             # Every connection checks the address it reached (integrations/netguard.py).
-            adapter = GuardedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            adapter = GuardedAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             _pools[key] = session

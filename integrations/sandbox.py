@@ -19,6 +19,11 @@ listed with ``POST <sandbox>/_sandbox/credentials {"reject": [...]}``; posting
 A control request that changes state must not be one a web page could make: it is
 refused when it carries an ``Origin`` (browsers add one to every cross-site POST) or a
 body type other than JSON (a cross-site form can send text/plain without asking).
+Arrival times: every API request's arrival is remembered (the last 250,000), so a
+test can check a client's pace at the provider's end: ``busiest_window(seconds)``, or
+``GET <sandbox>/_sandbox/arrivals`` for the count and the busiest second (``DELETE``
+forgets them).
+
 ``max_fault_seconds`` caps every injected delay; the console sets it for the mounted
 emulators, a standalone one leaves it unbounded for tests and benchmarks.
 """
@@ -31,6 +36,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -41,6 +47,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 REJECTED_MARKER = "0000dead"
+MAX_ARRIVALS = 250_000
 FAULT_KINDS = ("latency", "status", "rate_limit", "timeout", "malformed", "reset")
 
 
@@ -162,6 +169,9 @@ class SandboxApp:
         self.faults = FaultPlan(seed=seed)
         self.lock = threading.RLock()
         self.request_count = 0
+        # When each API request arrived (epoch seconds), for rate checks: bounded, so a
+        # long-running demo stays flat (a 100,000-request benchmark fits whole).
+        self.arrivals: deque[float] = deque(maxlen=MAX_ARRIVALS)
         self.rejected_credentials: set[str] = set()
         self.accepted_credentials: set[str] | None = None
         self.url_map = Map(self.rules())
@@ -201,6 +211,7 @@ class SandboxApp:
             return self.control(request)
         with self.lock:
             self.request_count += 1
+            self.arrivals.append(time.time())
         fault = self._fault_for(request)
         if fault is not None:
             injected = self._apply_fault(request, fault)
@@ -263,6 +274,14 @@ class SandboxApp:
         if request.path != "/_sandbox/faults":
             if request.path == "/_sandbox/stats":
                 return json_response({"requests": self.request_count, **self.stats()})
+            if request.path == "/_sandbox/arrivals":
+                if request.method == "DELETE":
+                    with self.lock:
+                        self.arrivals.clear()
+                times = self.arrival_times()
+                return json_response(
+                    {"arrivals": len(times), "busiest_second": busiest_window(times, 1.0)}
+                )
             if request.path == "/_sandbox/credentials":
                 return self.control_credentials(request)
             if request.path == "/_sandbox/reset" and request.method == "POST":
@@ -308,15 +327,39 @@ class SandboxApp:
         """Extra counters a subclass exposes at ``/_sandbox/stats``."""
         return {}
 
+    def arrival_times(self) -> list[float]:
+        """When each remembered API request arrived (epoch seconds, in order)."""
+        with self.lock:
+            return list(self.arrivals)
+
+    def busiest_window(self, seconds: float = 1.0) -> int:
+        """The most API requests that arrived within any ``seconds`` (a sliding window:
+        any start, not only whole seconds)."""
+        return busiest_window(self.arrival_times(), seconds)
+
     def restore_credentials(self) -> None:
         """Back to the default rule: every well-formed credential without the marker."""
         self.rejected_credentials = set()
         self.accepted_credentials = None
 
     def reset(self) -> None:
-        """Forget state written since start: faults, credential rules (subclasses re-seed)."""
+        """Forget state written since start: faults, credential rules, arrival times
+        (subclasses re-seed)."""
         self.faults.clear()
         self.restore_credentials()
+        with self.lock:
+            self.arrivals.clear()
+
+
+def busiest_window(times: list[float], seconds: float = 1.0) -> int:
+    """The most of ``times`` (ascending) inside any half-open window ``[t, t + seconds)``."""
+    busiest = 0
+    first = 0
+    for last, at in enumerate(times):
+        while at - times[first] >= seconds:
+            first += 1
+        busiest = max(busiest, last - first + 1)
+    return busiest
 
 
 @dataclass

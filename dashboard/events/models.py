@@ -315,3 +315,30 @@ class EventType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} ({self.account_id})"
+
+
+class DeliveryPace(models.Model):
+    """How fast an account's events may go out, shared by every worker (#17).
+
+    ``next_free_at`` is the first send slot nobody has reserved yet, in seconds since
+    the epoch (a float: the one atomic UPDATE that reserves slots does arithmetic on
+    it the same way on SQLite and PostgreSQL; see ``events/pacing.py``). The override
+    fields are this account's own limits; null keeps the provider's default from
+    ``EVENTS_RATE_LIMITS`` / ``EVENTS_SEND_CONCURRENCY``. Kept on the events side:
+    the pace is about delivering events, and ``accounts`` knows no feature.
+    """
+
+    account = models.OneToOneField(
+        "accounts.ConnectedAccount",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    next_free_at = models.FloatField(default=0.0)
+    # Requests per second this account may send (0: unpaced); null: the default.
+    requests_per_second = models.FloatField(null=True, blank=True)
+    # Requests in flight at once for this account; null: the default.
+    concurrency = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"delivery pace of account {self.account_id}"

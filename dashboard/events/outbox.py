@@ -330,6 +330,102 @@ def record_attempts(
     return held_ids
 
 
+def record_delivered(
+    deliveries: list[tuple[int, datetime, str, int]], token: str, now: datetime
+) -> list[int]:
+    """Mark delivered the events of ``deliveries`` that ``token`` still holds, each
+    with its own attempt: ``(event id, started_at, exchange_id, batch_size)``, one per
+    event, so many requests' outcomes are written in one statement (unbatched sends,
+    #17: a statement per request would cost as much as the request). Returns the ids
+    changed."""
+    if not deliveries:
+        return []
+    values = {"status": EventStatus.DELIVERED, "delivered_at": now, "problem": None}
+    if connection.vendor != "postgresql":
+        by_id = {pk: (started, exchange, size) for pk, started, exchange, size in deliveries}
+        with transaction.atomic():
+            held = list(
+                OutboundEvent.objects.filter(
+                    id__in=list(by_id), claim_token=token, status=EventStatus.SENDING
+                ).values_list(
+                    "id", "total_attempts", "current_replay_id", "account_id", "created_at"
+                )
+            )
+            OutboundEvent.objects.filter(id__in=[row[0] for row in held]).update(
+                claim_token="",
+                claimed_until=None,
+                attempt_count=F("attempt_count") + 1,
+                total_attempts=F("total_attempts") + 1,
+                **values,
+            )
+            EventAttempt.objects.bulk_create(
+                [
+                    EventAttempt(
+                        event_id=pk,
+                        number=total + 1,
+                        replay_id=replay_id,
+                        started_at=by_id[pk][0],
+                        finished_at=now,
+                        outcome=AttemptOutcome.DELIVERED,
+                        batch_size=by_id[pk][2],
+                        exchange_id=by_id[pk][1],
+                    )
+                    for pk, total, replay_id, _, _ in held
+                ],
+                batch_size=2000,
+            )
+            # The Overview's counters move with the events (see record_attempts).
+            counters.count_moves(
+                (account_id, created_at, EventStatus.SENDING, EventStatus.DELIVERED)
+                for _, _, _, account_id, created_at in held
+            )
+            counters.count_deliveries(
+                (account_id, created_at, now) for _, _, _, account_id, created_at in held
+            )
+        return [row[0] for row in held]
+    table = OutboundEvent._meta.db_table
+    attempts_table = EventAttempt._meta.db_table
+    ids, started, exchanges, sizes = (list(column) for column in zip(*deliveries, strict=True))
+    moves_sql, moves_params = counters.moves_cte_sql("held", EventStatus.DELIVERED)
+    # The per-event attempt values travel as four arrays (unnest), joined to the rows
+    # the token still holds.
+    # Names come from the models; values are params.
+    sql = (
+        "WITH sent AS (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], "  # noqa: S608
+        "%s::integer[]) AS s(id, started_at, exchange_id, batch_size)), "
+        f"held AS (UPDATE {table} AS e SET status = %s, delivered_at = %s, problem = NULL, "
+        "claim_token = '', claimed_until = NULL, attempt_count = e.attempt_count + 1, "
+        "total_attempts = e.total_attempts + 1, updated_at = %s FROM sent "
+        "WHERE e.id = sent.id AND e.claim_token = %s AND e.status = %s "
+        "RETURNING e.id, e.total_attempts, e.current_replay_id, sent.started_at, "
+        "sent.exchange_id, sent.batch_size, e.account_id, e.created_at, e.delivered_at), "
+        f"recorded AS (INSERT INTO {attempts_table} (event_id, number, replay_id, started_at, "
+        "finished_at, outcome, batch_size, exchange_id, problem, retry_at) "
+        "SELECT id, total_attempts, current_replay_id, started_at, %s, %s, batch_size, "
+        "exchange_id, NULL, NULL FROM held RETURNING event_id)"
+        # The Overview's counters move in the same statement (see record_attempts).
+        f"{moves_sql}{counters.deliveries_cte_sql('held')} "
+        "SELECT event_id FROM recorded"
+    )
+    params = [
+        ids,
+        started,
+        exchanges,
+        sizes,
+        EventStatus.DELIVERED,
+        now,
+        now,
+        token,
+        EventStatus.SENDING,
+        now,
+        AttemptOutcome.DELIVERED,
+        *moves_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _record_in_one_statement(ids, token, values, attempt, now) -> list[int]:
     def param(column, value):
         return Jsonb(value) if column == "problem" and value is not None else value
@@ -370,6 +466,23 @@ def _record_in_one_statement(ids, token, values, attempt, now) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def release(ids: list[int], token: str, *, next_attempt_at: datetime) -> int:
+    """Hand back claimed events that were never sent (the run ran out of time or its
+    next send slot is too far off): queued again, due at ``next_attempt_at``, no try
+    counted. Only events ``token`` still holds; returns how many."""
+    if not ids:
+        return 0
+    return OutboundEvent.objects.filter(
+        id__in=ids, claim_token=token, status=EventStatus.SENDING
+    ).update(
+        status=EventStatus.QUEUED,
+        claim_token="",
+        claimed_until=None,
+        next_attempt_at=next_attempt_at,
+        updated_at=timezone.now(),
+    )
 
 
 # --- sweeping ------------------------------------------------------------------------

@@ -20,7 +20,11 @@ def dispatch_events(account_id: int | None = None, token: str = "") -> dict:
         # that one's run claims the events.
         return {"claimed": 0, "delivered": 0, "superseded": True}
     report = dispatch.events_dispatch(account_id=account_id)
-    if report.more:
+    if report.paused_for is not None:
+        # The account's pace (or a provider's Retry-After) has no slot free soon: the
+        # next run starts when one is, not at once to find the same.
+        outbox.dispatch_request(account_id=account_id, delay=report.paused_for)
+    elif report.more:
         outbox.dispatch_request(account_id=account_id)
     else:
         outbox.dispatch_again_when_due(account_id=account_id)

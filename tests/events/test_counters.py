@@ -285,3 +285,17 @@ def test_the_overview_reads_events_only_within_its_time_bounds(mixed_history):
         assert "Seq Scan on events_outboundevent" not in plan, plan
         assert "created_at" in plan, plan
         assert "Index" in plan, plan
+
+
+def test_unbatched_deliveries_recorded_together_move_the_counters(demo_account, ca_sandbox):
+    """A paced run records many requests' deliveries in one statement
+    (outbox.record_delivered): the Overview's counters and histogram move with them."""
+    unbatched = demo_account(
+        "commanders_act", "unbatched", settings={"site_id": "1234", "batch_beta": "no"}
+    )
+    events = [queue_at(timezone.now(), unbatched, ca_event()) for _ in range(6)]
+    report = events_dispatch(event_ids=[e.pk for e in events])
+    assert (report.delivered, report.requests) == (6, 6)
+    assert stored_counter_rows() == direct_counter_rows()
+    rows = selectors.delivery_overview(now=timezone.now())
+    assert [(r["account_id"], r["day"]["delivered"]) for r in rows] == [(unbatched.pk, 6)]
