@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
-from tests.benchmarks.harness import ROOT, Budget, Result
+from tests.benchmarks.harness import Budget, Result, start_celery_worker
 
 EVENTS = int(os.environ.get("SWITCHYARD_BENCH_EVENTS", "100000"))
 NAIVE_EVENTS = int(
@@ -91,32 +90,8 @@ def _analyze() -> None:
 
 
 def _start_worker() -> subprocess.Popen:
-    env = {**os.environ, "EVENTS_CLAIM_SIZE": os.environ.get("EVENTS_CLAIM_SIZE", "5000")}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "dashboard",
-            "worker",
-            "-P",
-            "solo",
-            "-c",
-            "1",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "WARNING",
-            "-n",
-            f"bench-events-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    claim_size = os.environ.get("EVENTS_CLAIM_SIZE", "5000")
+    return start_celery_worker(f"bench-events-{os.getpid()}", {"EVENTS_CLAIM_SIZE": claim_size})
 
 
 def _wait_ready(app, timeout: float = 60) -> None:

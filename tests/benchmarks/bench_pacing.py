@@ -17,11 +17,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 from tests.benchmarks.bench_events import _analyze, _queue_backlog, _rss_kb, _wait_ready
-from tests.benchmarks.harness import ROOT, Budget, Result
+from tests.benchmarks.harness import Budget, Result, start_celery_worker
 
 EVENTS = int(os.environ.get("SWITCHYARD_BENCH_PACING_EVENTS", "100000"))
 PACES = [float(p) for p in os.environ.get("SWITCHYARD_BENCH_PACES", "450").split(",") if p]
@@ -29,31 +28,9 @@ WORKERS = [int(w) for w in os.environ.get("SWITCHYARD_BENCH_PACING_WORKERS", "1,
 
 
 def _start_worker(index: int, pace: float) -> subprocess.Popen:
-    env = {**os.environ, "EVENTS_COMMANDERS_ACT_REQUESTS_PER_SECOND": str(pace)}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "dashboard",
-            "worker",
-            "-P",
-            "solo",
-            "-c",
-            "1",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "WARNING",
-            "-n",
-            f"bench-pacing-{os.getpid()}-{index}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return start_celery_worker(
+        f"bench-pacing-{os.getpid()}-{index}",
+        {"EVENTS_COMMANDERS_ACT_REQUESTS_PER_SECOND": str(pace)},
     )
 
 

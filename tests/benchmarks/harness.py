@@ -102,3 +102,36 @@ def write_report(results: list[Result]) -> Path:
     table = "\n".join(lines) + "\n"
     (RESULTS_DIR / "results.md").write_text(table)
     return RESULTS_DIR / "results.md"
+
+
+def start_celery_worker(name: str, env: dict[str, str]):
+    """A real ``celery worker`` process (solo pool, one task at a time) named ``name``
+    on the benchmark's database and broker, with ``env`` added to the environment."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "dashboard",
+            "worker",
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "WARNING",
+            "-n",
+            f"{name}@%h",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
