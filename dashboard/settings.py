@@ -134,7 +134,8 @@ MIDDLEWARE = [
     "dashboard.core.idle.IdleTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's UserSessionsMiddleware, at most once a minute per session.
+    "dashboard.team.middleware.track_session_activity",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication (and messages, to say why): an admin without a second
     # factor is sent to enrol first.
@@ -199,7 +200,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading a user's permissions in one query, not two.
+    "dashboard.core.auth_backend.PermissionsInOneQueryBackend",
     # Logs SSO users in (allauth prefers its own backend for social logins).
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -231,7 +233,9 @@ AXES_VERBOSE = False
 # Sessions end after this much idle time (each request a person makes pushes the expiry
 # forward; a page's own polling does not: dashboard/core/idle.py).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Not on every request: the idle middleware (dashboard/core/idle.py) records activity,
+# which saves the session and slides its expiry, once a minute at most.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -56,6 +56,14 @@ class ConnectedAccount(models.Model):
     def provider_label(self) -> str:
         return self.provider_class.label
 
+    @property
+    def name_with_provider(self) -> str:
+        """ "Shop (Octy)", or the name alone when it already says the provider: for
+        lists that mix providers, without "Octy shop (Octy)"."""
+        if self.provider_label.lower() in self.name.lower():
+            return self.name
+        return f"{self.name} ({self.provider_label})"
+
 
 class CredentialState(models.TextChoices):
     PENDING = "pending", "Pending verification"

@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
+    Case,
     CharField,
     Count,
     Exists,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -38,6 +43,7 @@ from dashboard.core.keyset import decode_keyset, encode_keyset
 GROUP_PAGE_SIZE = 25
 GROUP_SORTS = {"last_seen": "Last seen", "count": "Most frequent"}
 # period -> (span, bucket width), for the Errors page's sparklines and the detail chart.
+HOUR = timedelta(hours=1)
 PERIODS: dict[str, tuple[timedelta, timedelta]] = {
     "24h": (timedelta(hours=24), timedelta(hours=1)),
     "7d": (timedelta(days=7), timedelta(hours=6)),
@@ -122,14 +128,28 @@ def group_series(
     counts: dict[int, list[int]] = {gid: [0] * len(edges) for gid in group_ids}
     if not group_ids:
         return {}
-    origin = edges[0]
-    rows = ErrorGroupBucket.objects.filter(
-        group_id__in=group_ids, hour__gte=origin, hour__lt=edges[-1] + step
-    ).values_list("group_id", "hour", "count")
-    for gid, hour, count in rows:
-        index = int((hour - origin) / step)
-        if 0 <= index < len(edges):
-            counts[gid][index] += count
+    in_period = ErrorGroupBucket.objects.filter(
+        group_id__in=group_ids, hour__gte=edges[0], hour__lt=edges[-1] + step
+    )
+    if step == HOUR:
+        for gid, hour, count in in_period.values_list("group_id", "hour", "count"):
+            counts[gid][int((hour - edges[0]) / step)] += count
+    else:
+        # Summed in the database per bar: 30 days of a busy group is 720 hourly rows
+        # but 30 bars, and reading the rows cost the Errors page more than drawing it.
+        bar = Case(
+            *(When(hour__lt=edge, then=Value(index)) for index, edge in enumerate(edges[1:])),
+            default=Value(len(edges) - 1),
+            output_field=IntegerField(),
+        )
+        rows = (
+            in_period.annotate(bar=bar)
+            .order_by()
+            .values_list("group_id", "bar")
+            .annotate(total=Sum("count"))
+        )
+        for gid, index, total in rows:
+            counts[gid][index] += total
     return {gid: list(zip(edges, values, strict=True)) for gid, values in counts.items()}
 
 
@@ -217,22 +237,28 @@ def group_facets(group: ErrorGroup) -> dict[str, list[dict]]:
 
 
 def group_filter_choices() -> tuple[list[dict], list[str]]:
-    """The Errors page's account and operation choices, in one statement."""
-    text = CharField()
-    accounts = (
-        connected_account_model()
-        .objects.order_by()
-        .values_list(Value("account", output_field=text), Cast("id", text), "name")
-    )
-    operations = ErrorGroup.objects.order_by().values_list(
-        Value("operation", output_field=text), "operation", Value("", output_field=text)
+    """The Errors page's account and operation choices, in one statement. The
+    operations come by a loose index scan of ``errgroup_operation`` (one probe per
+    operation), not a DISTINCT over every group: a busy console has tens of thousands
+    of groups and a few dozen operations."""
+    groups = connection.ops.quote_name(ErrorGroup._meta.db_table)
+    accounts = connection.ops.quote_name(connected_account_model()._meta.db_table)
+    sql = (
+        "WITH RECURSIVE ops(operation) AS ("  # noqa: S608 - table names from model meta
+        f"SELECT MIN(operation) FROM {groups} "
+        f"UNION ALL SELECT (SELECT MIN(operation) FROM {groups} WHERE operation > ops.operation) "
+        "FROM ops WHERE ops.operation IS NOT NULL) "
+        f"SELECT 'account', CAST(id AS TEXT), name FROM {accounts} "
+        "UNION ALL SELECT 'operation', operation, '' FROM ops WHERE operation IS NOT NULL"
     )
     found_accounts, found_operations = [], []
-    for kind, key, name in accounts.union(operations):  # UNION: operations come distinct
-        if kind == "account":
-            found_accounts.append({"pk": int(key), "name": name})
-        else:
-            found_operations.append(key)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        for kind, key, name in cursor.fetchall():
+            if kind == "account":
+                found_accounts.append({"pk": int(key), "name": name})
+            else:
+                found_operations.append(key)
     found_accounts.sort(key=lambda a: a["name"])
     return found_accounts, sorted(found_operations)[:200]
 
@@ -257,16 +283,38 @@ OCCURRENCE_COLUMNS = (
 )
 
 
+# The group page first looks for its latest calls in the day before the group was last
+# seen: a busy group has them there, and a window fixed before the query is planned
+# lets PostgreSQL plan only the day partitions it covers (#17), not all of them.
+OCCURRENCE_WINDOW = timedelta(days=1)
+
+
 def group_occurrences(group: ErrorGroup, *, limit: int = 15) -> list[dict]:
     """The latest calls of a group, each with what the console did next: the calls of
-    the same user action (correlation id) for the same operation that came after it."""
+    the same user action (correlation id) for the same operation that came after it.
+
+    One query for a busy group (its latest calls fall in the window), a second without
+    the window for a quiet one."""
+    rows = _occurrences(group, limit=limit, since=group.last_seen - OCCURRENCE_WINDOW)
+    if len(rows) < limit:
+        rows = _occurrences(group, limit=limit, since=None)
+    for row in rows:
+        row["action"] = console_action(row)
+    return rows
+
+
+def _occurrences(group: ErrorGroup, *, limit: int, since: datetime | None) -> list[dict]:
+    window = {} if since is None else {"started_at__gte": since}
+    # A later attempt came after a call of the window, so it is in the window too:
+    # saying so lets the subqueries be planned over the same partitions.
     same_action = ApiCall.objects.filter(
         correlation_id=OuterRef("correlation_id"),
         operation=OuterRef("operation"),
         started_at__gt=OuterRef("started_at"),
+        **window,
     ).exclude(correlation_id="")
-    rows = list(
-        ApiCall.objects.filter(group=group)
+    return list(
+        ApiCall.objects.filter(group=group, **window)
         .order_by("-started_at", "-id")
         .annotate(
             later_attempts=Subquery(
@@ -276,9 +324,6 @@ def group_occurrences(group: ErrorGroup, *, limit: int = 15) -> list[dict]:
         )
         .values(*OCCURRENCE_COLUMNS, "later_attempts", "later_ok")[:limit]
     )
-    for row in rows:
-        row["action"] = console_action(row)
-    return rows
 
 
 def console_action(row: dict) -> str:

@@ -173,7 +173,7 @@ def fold_failures(calls: Sequence[ApiCall]) -> None:
         logger.exception("error_group_fold_failed", extra={"calls": len(calls)})
 
 
-def _dt(value: datetime):
+def adapt_datetime(value: datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
@@ -238,12 +238,12 @@ def _upsert_groups(items: list[tuple[str, _Fold]], *, now: datetime):
             call.problem_type_uri[:300],
             call.problem_docs_url[:500],
             call.problem_retryable,
-            _dt(fold.first),
-            _dt(fold.last),
+            adapt_datetime(fold.first),
+            adapt_datetime(fold.last),
             len(fold.ids),
             0,
             GroupState.NEW,
-            _dt(now),
+            adapt_datetime(now),
         ]
     new_window = timedelta(hours=settings.ERROR_GROUP_NEW_HOURS)
     regresses = "g.state = 'resolved' AND excluded.last_seen > g.resolved_at"
@@ -267,7 +267,7 @@ def _upsert_groups(items: list[tuple[str, _Fold]], *, now: datetime):
         "THEN excluded.state_changed_at ELSE g.state_changed_at END "
         "RETURNING id, fingerprint, subjects_count"
     )
-    cutoff = _dt(now - new_window)
+    cutoff = adapt_datetime(now - new_window)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, cutoff, cutoff])
         return cursor.fetchall()
@@ -280,22 +280,22 @@ def _upsert_children(
     limit = settings.ERROR_GROUP_SUBJECT_LIMIT
     for fingerprint, fold in folds.items():
         gid = group_ids[fingerprint]
-        buckets += [(gid, _dt(hour), n) for hour, n in fold.hours.items()]
+        buckets += [(gid, adapt_datetime(hour), n) for hour, n in fold.hours.items()]
         accounts += [
-            (gid, account_id, _dt(first), _dt(last), n)
+            (gid, account_id, adapt_datetime(first), adapt_datetime(last), n)
             for account_id, (first, last, n) in fold.accounts.items()
         ]
         credentials += [
-            (gid, fp[:32], _dt(first), _dt(last), n)
+            (gid, fp[:32], adapt_datetime(first), adapt_datetime(last), n)
             for fp, (first, last, n) in fold.credentials.items()
         ]
         room = limit - subjects_counts.get(fingerprint, 0)
         if room > 0:
             subjects += [
-                (gid, kind[:40], sid[:64], _dt(at))
+                (gid, kind[:40], sid[:64], adapt_datetime(at))
                 for (kind, sid), at in list(fold.subjects.items())[:room]
             ]
-    _upsert(
+    upsert_rows(
         ErrorGroupBucket,
         ("group_id", "hour", "count"),
         buckets,
@@ -309,14 +309,14 @@ def _upsert_children(
         "last_seen = CASE WHEN excluded.last_seen > t.last_seen "
         "THEN excluded.last_seen ELSE t.last_seen END"
     )
-    _upsert(
+    upsert_rows(
         ErrorGroupAccount,
         ("group_id", "account_id", "first_seen", "last_seen", "count"),
         accounts,
         conflict=("group_id", "account_id"),
         update=spread_update,
     )
-    _upsert(
+    upsert_rows(
         ErrorGroupCredential,
         ("group_id", "fingerprint", "first_seen", "last_seen", "count"),
         credentials,
@@ -324,7 +324,7 @@ def _upsert_children(
         update=spread_update,
     )
     if subjects:
-        _upsert(
+        upsert_rows(
             ErrorGroupSubject,
             ("group_id", "subject_type", "subject_id", "first_seen"),
             subjects,
@@ -343,7 +343,11 @@ def _upsert_children(
             )
 
 
-def _upsert(model, columns: tuple[str, ...], rows: list[tuple], *, conflict, update: str) -> None:
+def upsert_rows(
+    model, columns: tuple[str, ...], rows: list[tuple], *, conflict, update: str
+) -> None:
+    """INSERT … ON CONFLICT (``conflict``) DO UPDATE SET ``update`` (``t`` is the row,
+    ``excluded`` the new one), or DO NOTHING when ``update`` is empty; in chunks."""
     if not rows:
         return
     table = _q(model._meta.db_table)

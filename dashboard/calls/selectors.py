@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Case, Count, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncMinute, TruncSecond
 
-from dashboard.calls.models import ApiCall, ErrorGroup, ErrorGroupBucket, Outcome
+from dashboard.calls.models import ApiCall, CallOperation, ErrorGroup, ErrorGroupBucket, Outcome
 from dashboard.core.keyset import decode_keyset, encode_keyset
 from integrations import errors
 
@@ -171,19 +171,11 @@ def busiest_windows(*, since: datetime, seconds: dict[str, int]) -> dict[str, in
 
 
 def operations() -> list[str]:
-    """Distinct operations in the log, by a loose index scan: one index probe per
-    operation (apicall_operation_recent) instead of reading every row."""
-    table = connection.ops.quote_name(ApiCall._meta.db_table)
-    sql = (
-        "WITH RECURSIVE ops(operation) AS ("  # noqa: S608 - the table name from model meta
-        f"SELECT MIN(operation) FROM {table} "
-        f"UNION ALL SELECT (SELECT MIN(operation) FROM {table} WHERE operation > ops.operation) "
-        "FROM ops WHERE ops.operation IS NOT NULL) "
-        "SELECT operation FROM ops WHERE operation IS NOT NULL LIMIT 200"
+    """The operations the call log holds (the filter's choices), from the short list
+    ``calls_write`` keeps (CallOperation), not from the log's day partitions."""
+    return list(
+        CallOperation.objects.order_by("operation").values_list("operation", flat=True)[:200]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [row[0] for row in cursor.fetchall()]
 
 
 def connected_account_model():

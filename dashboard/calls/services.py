@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import current_task
 from django.conf import settings
@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from dashboard.calls import partitions
 from dashboard.calls.context import current, note_exchange
-from dashboard.calls.groups import fold_failures
-from dashboard.calls.models import ApiCall
+from dashboard.calls.groups import adapt_datetime, fold_failures, upsert_rows
+from dashboard.calls.models import ApiCall, CallOperation
 from dashboard.calls.recorder import writer
 from dashboard.core.text import clean_model_texts
 from integrations.http import Exchange
@@ -43,12 +43,34 @@ def record_exchange(
 
 
 def calls_write(calls: list[ApiCall]) -> list[ApiCall]:
-    """Insert call rows in one statement and fold the failures into error groups."""
+    """Insert call rows in one statement, note their operations in a second, and
+    fold the failures into error groups."""
     ApiCall.objects.bulk_create(calls)
+    note_operations(calls)
     failures = [call for call in calls if call.is_failure]
     if failures:
         fold_failures(failures)
     return calls
+
+
+def note_operations(calls: list[ApiCall]) -> None:
+    """Upsert each operation of ``calls`` with its latest time (CallOperation): one
+    INSERT … ON CONFLICT for the whole batch, in name order so that two writers
+    upserting the same operations lock their rows in the same order, and never
+    moving a time back (a batch written late holds older calls)."""
+    latest: dict[str, datetime] = {}
+    for call in calls:
+        seen = latest.get(call.operation)
+        if seen is None or call.started_at > seen:
+            latest[call.operation] = call.started_at
+    upsert_rows(
+        CallOperation,
+        ("operation", "last_seen"),
+        [(op, adapt_datetime(at)) for op, at in sorted(latest.items())],
+        conflict=("operation",),
+        update="last_seen = CASE WHEN excluded.last_seen > t.last_seen "
+        "THEN excluded.last_seen ELSE t.last_seen END",
+    )
 
 
 def call_from_exchange(
@@ -104,6 +126,7 @@ def calls_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
     batches.
     """
     cutoff = timezone.now() - timedelta(days=older_than_days)
+    CallOperation.objects.filter(last_seen__lt=cutoff).delete()
     if partitions.is_partitioned(partitions.CALL_LOG):
         return partitions.partitions_drop_before(partitions.CALL_LOG, cutoff=cutoff)
     deleted = 0

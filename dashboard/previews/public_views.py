@@ -157,6 +157,8 @@ def public_share(request: HttpRequest, token: str) -> HttpResponse:
                 # The names staff gave the served ids (#20 labels): only a name per id,
                 # looked up here; the account itself never reaches the template.
                 "names": selectors.label_names_for(preview),
+                # served_id renders names only, with nothing to click (labels.py).
+                "public_share": True,
             },
         )
     else:

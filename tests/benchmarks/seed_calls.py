@@ -129,6 +129,13 @@ def seed_month(
                 groups=groups,
             )
         day += timedelta(days=1)
+    # What calls_write keeps beside the rows: the operations the log holds.
+    cursor.execute(
+        "INSERT INTO calls_calloperation (operation, last_seen) "
+        "SELECT 'bench.op' || g, %s FROM generate_series(0, 39) AS g "
+        "ON CONFLICT (operation) DO UPDATE SET last_seen = EXCLUDED.last_seen",
+        [t0],
+    )
     cursor.execute(
         "SELECT setval(pg_get_serial_sequence('calls_apicall', 'id'), "
         "(SELECT coalesce(max(id), 1) FROM calls_apicall))"

@@ -147,3 +147,25 @@ def test_navigation_shows_only_what_the_role_may_open(client_for, role_users):
         assert labels == expected[role], role
         for hidden in all_labels - expected[role]:
             assert f">{hidden}</a>" not in response.content.decode()
+
+
+def test_a_users_permissions_are_read_in_one_query(marketer, django_assert_num_queries):
+    """#17: roles are groups; ModelBackend read the user's and the groups' permissions
+    in two queries on every page, this backend in one, with the same answers."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Permission
+
+    fresh = get_user_model().objects.get(pk=marketer.pk)
+    with django_assert_num_queries(1):
+        held = fresh.get_all_permissions()
+        assert held  # the marketer role holds permissions
+        assert all(fresh.has_perm(name) for name in held)  # and every backend reads them back
+    direct = Permission.objects.exclude(
+        pk__in=Permission.objects.filter(group__user=marketer).values("pk")
+    ).first()
+    marketer.user_permissions.add(direct)
+    fresh = get_user_model().objects.get(pk=marketer.pk)
+    reference = get_user_model().objects.get(pk=marketer.pk)
+    assert fresh.get_all_permissions() == ModelBackend().get_all_permissions(reference)
+    assert f"{direct.content_type.app_label}.{direct.codename}" in fresh.get_all_permissions()

@@ -38,7 +38,10 @@ def test_repeated_failures_lock_the_login_out(client, marketer, settings):
 
 
 def test_sessions_expire_after_idle_time(settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    # Not saved on every request (#17): the idle middleware saves the session, sliding
+    # its expiry, when it records activity (tests/core/test_idle_timeout.py).
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
+    assert "dashboard.core.idle.IdleTimeoutMiddleware" in settings.MIDDLEWARE
     assert 0 < settings.SESSION_COOKIE_AGE <= 8 * 3600
 
 

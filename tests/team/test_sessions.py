@@ -44,3 +44,33 @@ def test_nobody_but_an_admin_ends_someone_elses_session(marketer, support, admin
     assert "Marketer Chrome" in boss.get(reverse("team:sessions") + "?all=1").content.decode()
     assert boss.post(reverse("team:session_end", args=[theirs.pk])).status_code == 302
     assert not UserSession.objects.filter(pk=theirs.pk).exists()
+
+
+def test_last_seen_is_tracked_once_a_minute_not_on_every_request(marketer):
+    """#17: allauth's session tracking rewrote the session's row on every request;
+    here the first request of a session and then one a minute are tracked."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from dashboard.team.middleware import SESSION_TRACK_SECONDS
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        browser = _signed_in(marketer, "Laptop Firefox/140")
+        tracked = UserSession.objects.get(user=marketer)
+        first_seen = tracked.last_seen_at
+
+        clock.shift(timedelta(seconds=SESSION_TRACK_SECONDS / 2))
+        with CaptureQueriesContext(connection) as ctx:
+            browser.get(reverse("overview"))
+        assert not [q for q in ctx.captured_queries if "usersessions_usersession" in q["sql"]]
+
+        clock.shift(timedelta(seconds=SESSION_TRACK_SECONDS))
+        browser.get(reverse("overview"))
+        tracked.refresh_from_db()
+        assert tracked.last_seen_at > first_seen
+        assert tracked.last_seen_at >= start + timedelta(seconds=SESSION_TRACK_SECONDS)

@@ -50,31 +50,29 @@ def ago(moment) -> str:
 
 
 @register.filter
-def problem_heading(problem) -> errors.Heading | None:
-    """The title, HTTP status and provider code of a stored problem (a dict), a call
-    log row (a dict of the call's columns) or an error group, each once
+def problem_heading(problem: dict | None) -> errors.Heading | None:
+    """The title, HTTP status and provider code of a stored problem (a dict with
+    ``title``, ``kind``, ``status``, ``provider_code``), each once
     (integrations.errors.heading)."""
     if not problem:
         return None
-    if isinstance(problem, dict) and "problem_kind" in problem:
-        if not problem["problem_kind"]:
-            return None  # a call that succeeded
-        return errors.heading(
-            title=problem.get("problem_title", ""),
-            kind=problem["problem_kind"],
-            status=problem.get("status"),
-            code=problem.get("problem_code", ""),
-        )
-    if isinstance(problem, dict):
-        return errors.heading(
-            title=problem.get("title", ""),
-            kind=problem.get("kind", ""),
-            status=problem.get("status"),
-            code=problem.get("provider_code", ""),
-        )
     return errors.heading(
-        title=problem.title,
-        kind=problem.problem_kind,
-        status=problem.status,
-        code=problem.problem_code,
+        title=problem.get("title", ""),
+        kind=problem.get("kind", ""),
+        status=problem.get("status"),
+        code=problem.get("provider_code", ""),
+    )
+
+
+@register.filter
+def call_heading(call: dict) -> errors.Heading | None:
+    """The same heading for a call-log row (a dict of the call's list columns); None
+    for a call that succeeded."""
+    if not call or not call.get("problem_kind"):
+        return None
+    return errors.heading(
+        title=call.get("problem_title", ""),
+        kind=call["problem_kind"],
+        status=call.get("status"),
+        code=call.get("problem_code", ""),
     )

@@ -161,12 +161,11 @@ def name_of(names: dict | None, target_id) -> str:
 @register.simple_tag(takes_context=True)
 def served_id(context, kind, target_id):
     """One id a result served, as ``_served_badges.html`` shows it: on staff pages the
-    badge (the name, the id a click away, "name this"); on a public share page, whose
-    context has ``names`` (id -> name, nothing else) instead of the label book, the
-    name or else the bare id, with nothing to click."""
-    names = context.get("names")
-    if names is not None:
-        name = name_of(names, target_id)
+    badge (the name, the id a click away, "name this"); on a public share page (its
+    view sets ``public_share`` and passes ``names``, id -> name, nothing else, instead
+    of the label book) the name or else the bare id, with nothing to click."""
+    if context.get("public_share"):
+        name = name_of(context.get("names") or {}, target_id)
         if name:
             return format_html('<span class="label-name">{}</span>', name)
         return format_html('<code class="mono">{}</code>', target_id or "")
