@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.events.preparing import event_providers
@@ -54,3 +55,37 @@ class ComposeForm(forms.Form):
     def options(self) -> dict:
         values = {name: self.cleaned_data.get(name, "").strip() for name in self.option_names}
         return {name: value for name, value in values.items() if value}
+
+
+class PaceForm(forms.Form):
+    """An account's own delivery pace; both fields empty: the provider's default."""
+
+    rate = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=100_000,
+        label="Requests",
+        help_text="Empty: the provider's default. 0: unpaced (no limit at all).",
+    )
+    per = forms.ChoiceField(
+        choices=[("second", "per second"), ("minute", "per minute")], initial="second"
+    )
+    concurrency = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="In flight at once",
+        help_text="Empty: the default.",
+    )
+
+    def __init__(self, *args, max_concurrency: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        # As many as the pooled session keeps connections for, no more.
+        self.fields["concurrency"].max_value = max_concurrency
+        self.fields["concurrency"].validators.append(MaxValueValidator(max_concurrency))
+        self.fields["concurrency"].widget.attrs["max"] = max_concurrency
+
+    def requests_per_second(self) -> float | None:
+        rate = self.cleaned_data.get("rate")
+        if rate is None:
+            return None
+        return rate / 60 if self.cleaned_data.get("per") == "minute" else rate

@@ -342,3 +342,9 @@ class DeliveryPace(models.Model):
 
     def __str__(self) -> str:
         return f"delivery pace of account {self.account_id}"
+
+    def get_additional_data(self) -> dict:
+        # Here, not at the top: the audit module is loaded with the accounts app.
+        from dashboard.accounts.audit import additional_data
+
+        return additional_data(account_id=self.account_id, account_name=self.account.name)

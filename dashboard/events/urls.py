@@ -13,6 +13,8 @@ urlpatterns = [
     path("replay/<int:pk>/", views.replay_detail, name="replay_detail"),
     path("replay/<int:pk>/cancel/", views.replay_cancel, name="replay_cancel"),
     path("for-customer/", views.for_customer, name="for_customer"),
+    path("pace/", views.pace, name="pace"),
+    path("pace/<int:pk>/", views.pace_edit, name="pace_edit"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/discard/", views.discard, name="discard"),
 ]

@@ -19,9 +19,9 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard.accounts.selectors import account_list
 from dashboard.core.params import parse_id, text_param
 from dashboard.core.roles import perm
-from dashboard.events import outbox, selectors
+from dashboard.events import outbox, pacing, selectors
 from dashboard.events import replay as replays
-from dashboard.events.forms import ComposeForm, track_accounts
+from dashboard.events.forms import ComposeForm, PaceForm, track_accounts
 from dashboard.events.models import EventStatus, OutboundEvent, Replay
 from dashboard.events.preparing import (
     EventRefused,
@@ -30,6 +30,7 @@ from dashboard.events.preparing import (
     event_types_for,
     templates_for,
 )
+from integrations.http import POOL_MAXSIZE
 from integrations.registry import provider_choices
 
 
@@ -419,3 +420,79 @@ def replay_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             {"replay": replay_row, "can_cancel": True, "items": _replay_items(replay_row)},
         )
     return redirect("events:replay_detail", pk=pk)
+
+
+# --- delivery pace -------------------------------------------------------------------
+def _pace_row_context(request: HttpRequest, row, form=None) -> dict:
+    may_edit = request.user.has_perm(perm("manage_accounts"))
+    if may_edit and form is None:
+        rate = row.own_rate
+        per_minute = rate is not None and pacing.is_per_minute(rate)
+        form = PaceForm(
+            prefix=f"pace-{row.account.pk}",
+            max_concurrency=POOL_MAXSIZE,
+            initial={
+                "rate": None if rate is None else round(rate * 60 if per_minute else rate, 4),
+                "per": "minute" if per_minute else "second",
+                "concurrency": row.own_concurrency,
+            },
+        )
+    return {
+        "row": row,
+        "form": form,
+        "may_edit": may_edit,
+        "rate_text": pacing.describe_rate(row.pace.rate),
+        "default_text": pacing.describe_rate(row.default.rate),
+    }
+
+
+@require_GET
+@permission_required(perm("view_events"), raise_exception=True)
+def pace(request: HttpRequest) -> HttpResponse:
+    """How fast each account's events go out, and (admins) each account's own pace."""
+    return render(request, "events/pace.html", _pace_page_context(request))
+
+
+def _pace_page_context(request: HttpRequest) -> dict:
+    context = _list_context(request, None, {}, section="pace")
+    rows = pacing.account_paces(list(track_accounts()))
+    context["rows"] = [_pace_row_context(request, row) for row in rows]
+    return context
+
+
+@require_POST
+@permission_required(perm("manage_accounts"), raise_exception=True)
+def pace_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save (or, ``action=reset``, drop) an account's own pace. As htmx: the row again
+    and the sentence; refused input comes back in the row as typed, with the reason."""
+    account = get_object_or_404(track_accounts(), pk=pk)
+    form = PaceForm(request.POST, prefix=f"pace-{account.pk}", max_concurrency=POOL_MAXSIZE)
+    sentence, refused = "", False
+    if request.POST.get("action") == "reset":
+        sentence = pacing.pace_change(
+            account=account, requests_per_second=None, concurrency=None, actor=request.user
+        )
+        form = None
+    elif form.is_valid():
+        sentence = pacing.pace_change(
+            account=account,
+            requests_per_second=form.requests_per_second(),
+            concurrency=form.cleaned_data.get("concurrency"),
+            actor=request.user,
+        )
+        form = None
+    else:
+        refused = True
+        sentence = f"{account.name}'s pace was not changed: correct the fields marked below."
+    if not request.htmx and not refused:
+        messages.success(request, sentence)
+        return redirect("events:pace")
+    [row] = pacing.account_paces([account])
+    edited = {**_pace_row_context(request, row, form), "sentence": sentence, "refused": refused}
+    if request.htmx:
+        # 200 even when refused: htmx swaps only 2xx, and the row must come back as typed.
+        return render(request, "events/pace.html#row", edited)
+    context = _pace_page_context(request)
+    context["rows"] = [edited if r["row"].account.pk == pk else r for r in context["rows"]]
+    context["sentence"], context["refused"] = sentence, refused
+    return render(request, "events/pace.html", context, status=422)

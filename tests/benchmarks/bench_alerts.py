@@ -77,7 +77,7 @@ def _seed() -> list[int]:
               response_headers, response_body, response_bytes, response_truncated, started_at,
               duration_ms, outcome, problem_kind, problem_title, problem_type_uri, problem_code,
               problem_detail, problem_docs_url, problem_retryable, problem, task_id,
-              correlation_id, subject_type, subject_id, group_id)
+              correlation_id, subject_type, subject_id, group_id, exchange_id)
             SELECT (ARRAY[%s,%s,%s,%s]::bigint[])[i %% 4 + 1],
               (ARRAY['croct','octy','altcraft','commanders_act'])[i %% 4 + 1],
               'bench.op' || (i %% 40), 'fp' || (i %% 4), 'POST',
@@ -87,7 +87,7 @@ def _seed() -> list[int]:
               CASE WHEN i %% 3 = 0 THEN 'failed' ELSE 'ok' END,
               CASE WHEN i %% 3 = 0 THEN 'unavailable' ELSE '' END,
               '', '', '', '', '', false, NULL, '', '', '', '',
-              CASE WHEN i %% 3 = 0 THEN %s + (i / 3) %% %s END
+              CASE WHEN i %% 3 = 0 THEN %s + (i / 3) %% %s END, ''
             FROM generate_series(0, %s - 1) AS i
             """,
             [a0, a1, a2, a3, CALLS, first, GROUPS, CALLS],
