@@ -26,9 +26,19 @@ def replay_row(db):
 
 
 # (method, url name, args, data) -> expected status per role
-def matrix(event_pk, replay_pk=None):
+def matrix(event_pk, replay_pk=None, account_pk=None):
     replay_pk = replay_pk or event_pk
+    account_pk = account_pk or event_pk
     return [
+        # Every role reads the delivery pace; only admins set an account's own.
+        ("get", "events:pace", [], None, {"marketer": 200, "support": 200, "admin": 200}),
+        (
+            "post",
+            "events:pace_edit",
+            [account_pk],
+            {"action": "reset"},
+            {"marketer": 403, "support": 403, "admin": 302},
+        ),
         ("get", "events:index", [], None, {"marketer": 200, "support": 200, "admin": 200}),
         ("get", "events:failures", [], None, {"marketer": 200, "support": 200, "admin": 200}),
         ("get", "events:live", [], None, {"marketer": 200, "support": 200, "admin": 200}),
@@ -88,7 +98,8 @@ def matrix(event_pk, replay_pk=None):
 @pytest.mark.parametrize("role", ["marketer", "support", "admin"])
 def test_role_url_matrix(role, role_users, client_for, failed_event, replay_row):
     client = client_for(role_users[role])
-    for method, name, args, data, expected in matrix(failed_event.pk, replay_row.pk):
+    rows = matrix(failed_event.pk, replay_row.pk, failed_event.account_id)
+    for method, name, args, data, expected in rows:
         url = reverse(name, args=args)
         response = getattr(client, method)(url, data or {})
         if response.status_code == 422:  # the composer refusing an empty payload

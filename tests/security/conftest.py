@@ -219,6 +219,8 @@ def url_kwargs(name: str, w) -> dict:
     if app == "events":
         if view in ("replay_detail", "replay_cancel"):
             return {"pk": w.replay.pk}
+        if view == "pace_edit":
+            return {"pk": w.ca.pk}
         return {"pk": w.event.pk} if view in ("detail", "discard") else {}
     if app == "profiles":
         if view in ("profile", "profile_refresh", "profile_edit"):

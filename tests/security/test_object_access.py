@@ -65,6 +65,7 @@ OBJECT_URLS = [
     ("get", "events:replay_detail", ALL),
     ("post", "events:replay_cancel", PREVIEW),  # send_events (or the replay's owner)
     ("post", "events:discard", ALL),  # send_events or replay_customer_events: every role
+    ("post", "events:pace_edit", ADMIN),  # an account's own delivery pace
     ("get", "profiles:lookup", PROFILE),
     ("post", "profiles:lookup_retry", PROFILE),
     ("get", "profiles:profile_arrival", PROFILE),
@@ -96,7 +97,7 @@ MISSING = 987_654_321
 def _snapshot():
     from dashboard.accounts.models import AccountCheck, ConnectedAccount, Credential
     from dashboard.calls.models import ErrorGroup
-    from dashboard.events.models import Replay
+    from dashboard.events.models import DeliveryPace, Replay
     from dashboard.previews.models import (
         CatalogSlot,
         Label,
@@ -114,6 +115,11 @@ def _snapshot():
         list(Credential.objects.order_by("id").values_list("id", "state")),
         list(ErrorGroup.objects.order_by("id").values_list("id", "state")),
         list(Replay.objects.order_by("id").values_list("id", "status")),
+        list(
+            DeliveryPace.objects.order_by("account_id").values_list(
+                "account_id", "requests_per_second", "concurrency"
+            )
+        ),
         list(Persona.objects.order_by("id").values_list("id", "name")),
         PreviewRequest.objects.count(),
         list(PreviewGrid.objects.order_by("id").values_list("id", "baseline_id")),
