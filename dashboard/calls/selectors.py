@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connection
-from django.db.models import Case, Count, Q, QuerySet, Sum, When
-from django.db.models.functions import TruncMinute, TruncSecond
+from django.db.models import Count, Q, QuerySet, Sum
 
 from dashboard.calls.models import ApiCall, CallOperation, ErrorGroup, ErrorGroupBucket, Outcome
 from dashboard.core.keyset import decode_keyset, encode_keyset
-from integrations import errors
 
 PAGE_SIZE = 50
 
@@ -104,70 +101,6 @@ def related_calls(call: ApiCall, *, limit: int = 20) -> list[dict]:
         .exclude(pk=call.pk)
         .values(*LIST_COLUMNS)[:limit]
     )
-
-
-# Position (from 0) of the 95th percentile among ``n`` values sorted ascending:
-# round(0.95 * (n - 1)) in integer arithmetic, as the events' latency p95 picks it.
-_P95_POSITION = "(95 * (n - 1) + 50) / 100"
-
-
-def traffic_since(*, since: datetime) -> list[dict]:
-    """The call log since ``since`` (the Overview's last hour), in one statement: per
-    account and provider, ``calls``, ``failed``, ``suspended``, ``limited`` (rate
-    limited answers) and the account's ``p95_ms`` duration (None for calls with no
-    account). Sums over the rows give the per-provider and overall figures.
-
-    Its cost follows the calls of the window, not the log: ``started_at >= since`` lets
-    PostgreSQL read only the day partitions the window covers. The p95 is the value at
-    position round(0.95 * (n - 1)) of the account's sorted durations, by a window
-    function (the same SQL on SQLite and PostgreSQL)."""
-    table = connection.ops.quote_name(ApiCall._meta.db_table)
-    sql = (
-        "WITH ranked AS (SELECT account_id, provider, outcome, problem_kind, duration_ms, "  # noqa: S608 - the table name from model meta
-        "ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY duration_ms) - 1 AS position, "
-        f"COUNT(*) OVER (PARTITION BY account_id) AS n FROM {table} WHERE started_at >= %s) "
-        "SELECT account_id, provider, COUNT(*), "
-        "SUM(CASE WHEN outcome = %s THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN outcome = %s THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN problem_kind = %s THEN 1 ELSE 0 END), "
-        f"MAX(CASE WHEN position = {_P95_POSITION} THEN duration_ms END) "
-        "FROM ranked GROUP BY account_id, provider"
-    )
-    with connection.cursor() as cursor:
-        since_value = connection.ops.adapt_datetimefield_value(since)
-        cursor.execute(sql, [since_value, Outcome.FAILED, Outcome.SUSPENDED, errors.RATE_LIMITED])
-        rows = cursor.fetchall()
-    keys = ("account_id", "provider", "calls", "failed", "suspended", "limited", "p95_ms")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
-def busiest_windows(*, since: datetime, seconds: dict[str, int]) -> dict[str, int]:
-    """Per provider in ``seconds`` (provider -> 1 for a per-second limit, else a
-    per-minute one): the most calls in one clock second or minute since ``since``, in
-    one statement for every provider (0 when it made none)."""
-    if not seconds:
-        return {}
-    by_second = [provider for provider, per in seconds.items() if per == 1]
-    per_window = (
-        ApiCall.objects.filter(started_at__gte=since, provider__in=list(seconds))
-        .annotate(
-            slot=Case(
-                When(provider__in=by_second, then=TruncSecond("started_at")),
-                default=TruncMinute("started_at"),
-            )
-        )
-        .order_by()
-        .values("provider", "slot")
-        .annotate(n=Count("id"))
-    )
-    inner, params = per_window.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT provider, MAX(n) FROM ({inner}) per_window GROUP BY provider",  # noqa: S608 - SQL compiled by the ORM
-            params,
-        )
-        peaks = dict(cursor.fetchall())
-    return {provider: peaks.get(provider, 0) for provider in seconds}
 
 
 def operations() -> list[str]:

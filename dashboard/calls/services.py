@@ -8,7 +8,7 @@ from celery import current_task
 from django.conf import settings
 from django.utils import timezone
 
-from dashboard.calls import partitions
+from dashboard.calls import partitions, traffic
 from dashboard.calls.context import current, note_exchange
 from dashboard.calls.groups import adapt_datetime, fold_failures, upsert_rows
 from dashboard.calls.models import ApiCall, CallOperation
@@ -43,10 +43,12 @@ def record_exchange(
 
 
 def calls_write(calls: list[ApiCall]) -> list[ApiCall]:
-    """Insert call rows in one statement, note their operations in a second, and
-    fold the failures into error groups."""
+    """Insert call rows in one statement, note their operations in a second, add
+    them to the traffic counters (``traffic``), and fold the failures into error
+    groups."""
     ApiCall.objects.bulk_create(calls)
     note_operations(calls)
+    traffic.count_calls(calls)
     failures = [call for call in calls if call.is_failure]
     if failures:
         fold_failures(failures)
@@ -127,6 +129,7 @@ def calls_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
     """
     cutoff = timezone.now() - timedelta(days=older_than_days)
     CallOperation.objects.filter(last_seen__lt=cutoff).delete()
+    traffic.traffic_prune(cutoff=cutoff)
     if partitions.is_partitioned(partitions.CALL_LOG):
         return partitions.partitions_drop_before(partitions.CALL_LOG, cutoff=cutoff)
     deleted = 0

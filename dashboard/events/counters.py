@@ -7,23 +7,28 @@ as the change, with set-based upserts (``INSERT … ON CONFLICT DO UPDATE SET co
 count + excluded.count``, on SQLite and PostgreSQL alike), so a batch of a thousand
 recorded events is still one statement on PostgreSQL and a few on SQLite.
 
-Latency is kept as a histogram rather than read back from the events: eight buckets
-per doubling (each bucket is 9 % wide, so a percentile read from it is within ±4.4 %
-of the exact one), ~210 buckets from 1 ms to a day. A percentile over a day is then a
-sum of at most accounts × 25 hours × occupied buckets rows, whatever the traffic,
-and the same SQL answers on both databases (``percentile_cont`` would still read
-every delivered event of the day on PostgreSQL, and SQLite has none).
+Latency is kept as a histogram (:mod:`dashboard.core.histogram`) rather than read
+back from the events: a percentile over a day is a sum of at most accounts × 25
+hours × occupied buckets rows, whatever the traffic.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
+# The histogram's buckets are shared with the call log's durations (core.histogram);
+# the names stay importable from here, where the outbox's writers reach for them.
+from dashboard.core.histogram import (  # noqa: F401 - re-exported
+    MAX_BUCKET,
+    STEPS_PER_DOUBLING,
+    bucket_ms,
+    latency_bucket,
+    latency_bucket_sql,
+)
 from dashboard.events.models import (
     EventHourCount,
     EventLatencyBucket,
@@ -31,8 +36,6 @@ from dashboard.events.models import (
     EventType,
 )
 
-STEPS_PER_DOUBLING = 8
-MAX_BUCKET = 255
 _CHUNK = 500
 
 
@@ -51,28 +54,6 @@ def counted_status(status: str) -> str:
     """The status an event is counted under: a claim (``sending``) is not a change the
     Overview shows, so a sending event stays counted as queued."""
     return EventStatus.QUEUED if status == EventStatus.SENDING else status
-
-
-def latency_bucket(ms: float) -> int:
-    """Bucket 0 is under 1 ms; bucket ``b`` >= 1 holds [2^((b-1)/8), 2^(b/8)) ms."""
-    if ms < 1:
-        return 0
-    return min(MAX_BUCKET, 1 + math.floor(STEPS_PER_DOUBLING * math.log2(ms)))
-
-
-def bucket_ms(bucket: int) -> float:
-    """The value a bucket stands for: its geometric middle (0.5 ms for bucket 0)."""
-    if bucket <= 0:
-        return 0.5
-    return 2 ** ((bucket - 0.5) / STEPS_PER_DOUBLING)
-
-
-# The same bucket, in PostgreSQL, of a latency ``ms`` (double precision) expression.
-def latency_bucket_sql(ms: str) -> str:
-    return (
-        f"CASE WHEN {ms} < 1 THEN 0 ELSE LEAST({MAX_BUCKET}, "
-        f"1 + FLOOR({STEPS_PER_DOUBLING} * LN({ms}) / LN(2)))::int END"
-    )
 
 
 def hour_sql(column: str) -> str:

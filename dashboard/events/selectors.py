@@ -8,12 +8,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from dashboard.accounts.models import ConnectedAccount
 from dashboard.calls.models import ApiCall
+from dashboard.core import histogram
 from dashboard.core.keyset import decode_keyset, encode_keyset
 from dashboard.events import counters
 from dashboard.events.models import (
@@ -289,25 +289,15 @@ def delivery_overview(*, now: datetime | None = None) -> list[dict]:
 
 def _p95_by_account(*, since: datetime, accounts: list[int]) -> dict[int, float]:
     """Per account, the p95 delivery latency of events created since ``since``'s
-    hour, from the histogram: the first bucket whose running total passes the 95th
-    rank (the rank ``round(0.95 * (n - 1))`` of a sorted list), in one statement that
-    reads accounts × hours × buckets rows. Integer arithmetic and a window function:
-    the same SQL on SQLite and PostgreSQL."""
-    table = connection.ops.quote_name(EventLatencyBucket._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(accounts))
-    sql = (
-        "WITH h AS (SELECT account_id, bucket, CAST(SUM(count) AS BIGINT) AS n "  # noqa: S608
-        f"FROM {table} WHERE hour >= %s AND account_id IN ({placeholders}) "
-        "GROUP BY account_id, bucket), "
-        "c AS (SELECT account_id, bucket, "
-        "SUM(n) OVER (PARTITION BY account_id ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS upto, "
-        "SUM(n) OVER (PARTITION BY account_id) AS total FROM h) "
-        "SELECT account_id, MIN(bucket) FROM c "
-        "WHERE total > 0 AND upto > (95 * (total - 1) + 50) / 100 GROUP BY account_id"
+    hour, from the histogram, in one statement that reads accounts × hours × buckets
+    rows (:func:`dashboard.core.histogram.p95_by_key`)."""
+    return histogram.p95_by_key(
+        table=EventLatencyBucket._meta.db_table,
+        key="account_id",
+        time_column="hour",
+        since=since,
+        keys=accounts,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(since), *accounts])
-        return {account_id: counters.bucket_ms(bucket) for account_id, bucket in cursor.fetchall()}
 
 
 # --- read by alerts and /metrics (#18) --------------------------------------------------

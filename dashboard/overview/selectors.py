@@ -21,7 +21,7 @@ from dashboard.accounts.models import AccountCheck, ConnectedAccount, Health
 from dashboard.calls import charts
 from dashboard.calls.group_selectors import groups_summary
 from dashboard.calls.models import ApiCall
-from dashboard.calls.selectors import busiest_windows, traffic_since
+from dashboard.calls.traffic import busiest_windows, traffic_since
 from dashboard.events import selectors as event_selectors
 from integrations import errors
 from integrations.registry import provider_choices
@@ -162,8 +162,9 @@ def overview_for(*, user, now: datetime | None = None) -> dict:
 
     A fixed number of queries, however many accounts and providers (each panel reads
     its figures grouped, not one account at a time), each bounded by its window: the
-    last hour of calls (one statement for the call figures, one for the busiest
-    windows), the day's error groups, the events' hourly counters."""
+    last hour of the call counters (two statements for the call figures, up to two
+    for the busiest windows, ``calls.traffic``), the day's error groups, the events'
+    hourly counters."""
     now = now or timezone.now()
     hour_ago = now - timedelta(hours=1)
     due = account_selectors.credentials_due_for_rotation(
