@@ -1,6 +1,8 @@
 """Issue #17 part 3: the two heavy pages, the Overview and the events inspector, at
-``BENCH_CALLS`` calls (default 1,000,000) and ``BENCH_EVENTS`` events (default
-1,000,000), both spread over 30 days, on PostgreSQL. Goal: each page p95 <= 50 ms
+``BENCH_CALLS`` calls (default: bench_pages' 10,000,000, so that the two share one
+seeded call log instead of each seeding its own size every run; the issue asks for
+1,000,000) and ``BENCH_EVENTS`` events (default 1,000,000), both spread over 30 days,
+on PostgreSQL. Goal: each page p95 <= 50 ms
 alone, with the Overview's event figures read from the hourly counters (cost set by
 accounts × hours, not by the events stored).
 
@@ -24,7 +26,7 @@ from datetime import timedelta
 
 from tests.benchmarks.harness import Budget, Result, summarize
 
-CALLS = int(os.environ.get("BENCH_CALLS", "1000000"))
+CALLS = int(os.environ.get("BENCH_CALLS", "10000000"))
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 SAMPLES = 60
 EVENT_TYPES = ("page_view", "add_to_cart", "purchase", "search", "signup", "view_item")
