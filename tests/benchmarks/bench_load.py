@@ -170,6 +170,8 @@ def steady_results(label: str, tally: Tally, seconds: float, users: int) -> list
                 "requests_per_second": round(len(every) / seconds, 1) if seconds else None,
                 "errors": tally.error_count,
                 "over_goal": over,
+                # Not errors: a browser sends such a GET again too (load_users.py).
+                "retried_on_closed_connection": sum(tally.retries.values()),
                 "pages": figures,
             },
         )
@@ -306,7 +308,7 @@ def run(budget_seconds: float = 180) -> list[Result]:
         users = [VirtualUser(base, spec, recorder) for spec in first]
         threads = arrive(ARRIVAL_RATES[0], users, work, login_slow)
         deadline = time.monotonic() + 60
-        while login_slow.requests < USERS and time.monotonic() < deadline:
+        while login_slow.count("log-in (") < USERS and time.monotonic() < deadline:
             time.sleep(0.2)
         sessions = [VirtualUser(base, spec, recorder) for spec in fresh]
         for thread in arrive(ARRIVAL_RATES[1], sessions, None, login_fast):

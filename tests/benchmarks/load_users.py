@@ -15,7 +15,9 @@ makes by itself carry ``HX-Request: true`` and ``X-Switchyard-Poll: 1``, as
 Every request is timed into a :class:`Tally` under a name: ``GET /accounts/<id>/`` for
 a page, ``poll GET /events/live/`` for a page's own request (ids replaced, query
 dropped). Anything but a 200 (a 286 for a poll), a redirect to the login page or an
-``HX-Redirect`` is an error, with its reason kept.
+``HX-Redirect`` is an error, with its reason kept. A GET that meets a kept-alive
+connection the server has just closed is sent again once, as browsers do, and counted
+apart (``retried_on_closed_connection``), not as an error.
 
 The users are the benchmark's own staff (:func:`staff_specs`, :func:`create_staff`),
 one account per virtual user with the role's group, as seed_demo makes the demo users:
@@ -243,7 +245,13 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     reasons: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # GETs sent again because the server had closed the kept-alive connection.
+    retries: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note_retry(self, name: str) -> None:
+        with self.lock:
+            self.retries[name] += 1
 
     def add(self, name: str, ms: float, ok: bool, reason: str = "") -> None:
         with self.lock:
@@ -256,6 +264,11 @@ class Tally:
     @property
     def requests(self) -> int:
         return sum(len(v) for v in self.latencies.values())
+
+    def count(self, prefix: str) -> int:
+        """Requests tallied under names starting with ``prefix`` (``"log-in ("``)."""
+        with self.lock:
+            return sum(len(v) for name, v in self.latencies.items() if name.startswith(prefix))
 
     @property
     def error_count(self) -> int:
@@ -270,12 +283,18 @@ class Tally:
             "max_ms": round(max(samples), 1) if samples else None,
             "errors": self.errors.get(name, 0),
             "error_reasons": list(self.reasons.get(name, [])),
+            "retried_on_closed_connection": self.retries.get(name, 0),
         }
 
     def summaries(self) -> dict[str, dict]:
         with self.lock:
             names = sorted(self.latencies)
         return {name: self.summary(name) for name in names}
+
+
+def _closed_idle_connection(exc: Exception) -> bool:
+    text = str(exc)
+    return "Connection aborted" in text or "RemoteDisconnected" in text
 
 
 class Recorder:
@@ -421,17 +440,31 @@ class VirtualUser:
     ) -> requests.Response | None:
         tally = tally or self.recorder.current
         started = time.perf_counter()
-        try:
-            answer = self.session.request(
-                method,
-                f"{self.base}{path}",
-                headers=headers,
-                data=data,
-                timeout=REQUEST_TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            tally.add(name, (time.perf_counter() - started) * 1000, False, type(exc).__name__)
-            return None
+        attempts = 2 if method == "GET" else 1
+        while True:
+            attempts -= 1
+            try:
+                answer = self.session.request(
+                    method,
+                    f"{self.base}{path}",
+                    headers=headers,
+                    data=data,
+                    timeout=REQUEST_TIMEOUT,
+                )
+                break
+            except requests.ConnectionError as exc:
+                # A kept-alive connection the server closed as the request went out: a
+                # browser sends a GET again on a new one, and so does this.
+                if attempts and _closed_idle_connection(exc):
+                    tally.note_retry(name)
+                    continue
+                ms = (time.perf_counter() - started) * 1000
+                tally.add(name, ms, False, f"{type(exc).__name__}: {str(exc)[:160]}")
+                return None
+            except requests.RequestException as exc:
+                ms = (time.perf_counter() - started) * 1000
+                tally.add(name, ms, False, f"{type(exc).__name__}: {str(exc)[:160]}")
+                return None
         ms = (time.perf_counter() - started) * 1000
         final_path = urlsplit(answer.url).path
         reason = ""
@@ -471,7 +504,7 @@ class VirtualUser:
                 lambda: self.session.get(f"{self.base}/login/", timeout=REQUEST_TIMEOUT),
             )
             answer = step(
-                "POST password (+ landing page)",
+                "POST password",
                 lambda: self.session.post(
                     f"{self.base}/login/",
                     data={
@@ -481,12 +514,13 @@ class VirtualUser:
                     },
                     headers={"Referer": f"{self.base}/login/"},
                     timeout=REQUEST_TIMEOUT,
+                    allow_redirects=False,
                 ),
             )
-            if "/auth/2fa/authenticate/" in answer.url:
-                form_page = answer
+            if answer.is_redirect and "/auth/2fa/authenticate/" in answer.headers["Location"]:
+                form_page = step("GET code form", lambda: self._follow(answer))
                 answer = step(
-                    "POST code (+ landing page)",
+                    "POST code",
                     lambda: self.session.post(
                         form_page.url,
                         data={
@@ -495,8 +529,11 @@ class VirtualUser:
                         },
                         headers={"Referer": form_page.url},
                         timeout=REQUEST_TIMEOUT,
+                        allow_redirects=False,
                     ),
                 )
+            if answer.is_redirect:
+                answer = step("GET landing page", lambda: self._follow(answer))
             path = urlsplit(answer.url).path
             if answer.status_code != 200 or path.startswith(("/login/", "/auth/")):
                 raise LoginFailed(f"{self.spec.username}: HTTP {answer.status_code} at {path}")
@@ -510,6 +547,11 @@ class VirtualUser:
             tally.add(f"step: {name}", step_ms, True)
         self.current_page = path
         return ms
+
+    def _follow(self, answer: requests.Response) -> requests.Response:
+        return self.session.get(
+            urljoin(answer.url, answer.headers["Location"]), timeout=REQUEST_TIMEOUT
+        )
 
     # -- pages and what they poll
     def open_page(self, path: str) -> tuple[requests.Response | None, list[Trigger]]:
