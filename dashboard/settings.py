@@ -305,6 +305,9 @@ MEDIA_URL = "/media/"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport, writing each message whole before a worker can
+    # see it (dashboard/core/broker.py says why).
+    CELERY_BROKER_TRANSPORT = "dashboard.core.broker:Transport"
     _queue_dir = VAR_DIR / "celery" / "queue"
     _processed_dir = VAR_DIR / "celery" / "processed"
     # The exchange tables too: kombu's default is ./control, in whatever folder the

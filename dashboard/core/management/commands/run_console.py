@@ -50,6 +50,10 @@ def console_processes(*, host: str, port: int) -> dict[str, list[str]]:
             "16",
             "--timeout",
             "120",
+            # Longer than the pages' 1-2 s polls: with gunicorn's default 2 s a poll
+            # races the server closing its idle connection and meets a reset.
+            "--keep-alive",
+            "10",
             "--access-logfile",
             "-",
             "--access-logformat",
