@@ -188,7 +188,7 @@ def preview_history(
     *, slot_id: str = "", persona_id: int | None = None, account_id: int | None = None
 ) -> QuerySet[PreviewRequest]:
     """Latest previews first (grid cells included), filtered."""
-    rows = PreviewRequest.objects.select_related("account", "created_by", "persona")
+    rows = PreviewRequest.objects.select_related("account", "created_by")
     if slot_id:
         rows = rows.filter(slot_id=slot_id)
     if persona_id:

@@ -250,10 +250,13 @@ def run(budget_seconds: float = 180) -> list[Result]:
             "dashboard.wsgi",
             "--bind",
             f"127.0.0.1:{PORT}",
+            # The README's production command: processes for the cores, a few threads
+            # each. Many threads in one process queue for its GIL behind each other
+            # every time a query returns (2 x 16 read 30-50 % slower here).
             "--workers",
-            "2",
+            os.environ.get("BENCH_LOAD_WEB_WORKERS", "4"),
             "--threads",
-            "16",
+            os.environ.get("BENCH_LOAD_WEB_THREADS", "4"),
             "--timeout",
             "60",
             # Longer than the think time, as a browser-facing proxy keeps them: with
