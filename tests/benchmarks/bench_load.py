@@ -146,6 +146,20 @@ def is_page_or_poll(name: str) -> bool:
     return name.startswith(("GET ", "poll GET "))
 
 
+def _figure_row(label: str, name: str, tally: Tally, f: dict, *, goal: str, met: bool) -> Result:
+    """One page's, poll's or action's own row of the table."""
+    median, p95 = summarize(tally.latencies[name])
+    return Result(
+        name=f"{label}: {name}",
+        unit="ms",
+        median=median,
+        p95=p95,
+        goal=goal,
+        met=met,
+        notes={k: v for k, v in f.items() if k in ("requests", "errors", "error_reasons")},
+    )
+
+
 def steady_results(label: str, tally: Tally, seconds: float, users: int) -> list[Result]:
     """The headline row, one row per page and poll, and the preview row."""
     figures = tally.summaries()
@@ -177,32 +191,28 @@ def steady_results(label: str, tally: Tally, seconds: float, users: int) -> list
         )
     ]
     for name, f in pages.items():
-        samples = tally.latencies[name]
-        median, p95 = summarize(samples)
+        p95 = summarize(tally.latencies[name])[1]
         results.append(
-            Result(
-                name=f"{label}: {name}",
-                unit="ms",
-                median=median,
-                p95=p95,
+            _figure_row(
+                label,
+                name,
+                tally,
+                f,
                 goal=f"p95 <= {PAGE_GOAL_MS:.0f} ms, 0 errors",
                 met=p95 <= PAGE_GOAL_MS and f["errors"] == 0,
-                notes={k: v for k, v in f.items() if k in ("requests", "errors", "error_reasons")},
             )
         )
     for name, f in figures.items():
         if name == PREVIEW_FIGURE or is_page_or_poll(name):
             continue
-        median, p95 = summarize(tally.latencies[name])
         results.append(
-            Result(
-                name=f"{label}: {name}",
-                unit="ms",
-                median=median,
-                p95=p95,
+            _figure_row(
+                label,
+                name,
+                tally,
+                f,
                 goal="reported (an action, not a page); 0 errors",
                 met=f["errors"] == 0,
-                notes={k: v for k, v in f.items() if k in ("requests", "errors", "error_reasons")},
             )
         )
     if PREVIEW_FIGURE in figures:
