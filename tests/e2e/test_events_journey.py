@@ -9,7 +9,7 @@ from dashboard.calls.models import ApiCall
 from dashboard.events.models import EventStatus, OutboundEvent
 from dashboard.events.outbox import event_queue
 from integrations.sandbox import Fault
-from tests.conftest import browser_login, screenshot, wait_for
+from tests.conftest import browser_login, flush_call_log, screenshot, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -85,6 +85,7 @@ def test_send_watch_live_open_and_replay_a_failure(
     # The attempt links to the call that carried it: the worker's background writer
     # recorded it, and the page found it by the attempt's exchange id.
     delivered = OutboundEvent.objects.get(status=EventStatus.DELIVERED, user_id="caid-journey")
+    flush_call_log()  # the event is delivered before its task flushes the call log
     call = ApiCall.objects.get(exchange_id=delivered.attempts.get().exchange_id)
     page.click("[data-testid=call-link]")
     page.wait_for_url(f"**/calls/{call.pk}/")

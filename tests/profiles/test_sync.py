@@ -46,7 +46,9 @@ def test_worker_syncs_every_octy_profile_to_the_end_of_data_400(
     assert job.profiles_synced == 450
     assert job.pages_done == 5
     assert CachedProfile.objects.filter(account=octy).count() == 450
-    # The last call is the exhausted cursor, answered 400 and taken as the end.
+    # The last call is the exhausted cursor, answered 400 and taken as the end. The job
+    # is done before its task's post-run flush of the call log: wait for the rows.
+    flush_call_log()
     last = ApiCall.objects.filter(account=octy).order_by("-id").first()
     assert last.status == 400
     assert last.request_headers["cursor"] == "450"
