@@ -50,8 +50,7 @@ def copy_day(
     with transaction.atomic(using=cursor.db.alias):
         cursor.execute(f"DROP TABLE IF EXISTS {_q(name)}")
         cursor.execute(
-            f"CREATE TABLE {_q(name)} "
-            "(LIKE calls_apicall INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            f"CREATE TABLE {_q(name)} (LIKE calls_apicall INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
         )
         written = _copy_rows(
             cursor,
