@@ -8,6 +8,7 @@ default, and ``DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://…``.
 
 from __future__ import annotations
 
+import faulthandler
 import threading
 
 import pytest
@@ -166,7 +167,13 @@ def test_a_preview_and_a_check_run_while_a_backlog_holds_the_default_queue(
 
             preview = PreviewRequest.objects.get()
             # A generous bound, not a speed claim: the backlog alone takes 40 s.
-            poll_until_done(client, reverse("previews:result", args=[preview.pk]), timeout=25)
+            try:
+                poll_until_done(client, reverse("previews:result", args=[preview.pk]), timeout=25)
+            except AssertionError:
+                # Where every thread is when the preview never finishes (an intermittent
+                # failure not yet explained): shown with the test's captured stderr.
+                faulthandler.dump_traceback(all_threads=True)
+                raise
             preview.refresh_from_db()
             assert preview.status == "done"
 
