@@ -12,6 +12,7 @@ over the groups with group 0 the busiest (every 10th failure).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -44,48 +45,6 @@ def copy_day(
     spec = partitions.CALL_LOG
     name = partitions.partition_name(spec, day)
     end = partitions.next_period(spec.step, day)
-    # Created and filled in one transaction, so COPY can FREEZE: the rows go in frozen
-    # and all-visible, as a month-old log is, and no autovacuum pass over ten million
-    # fresh rows competes with the benchmarks that run after the seeding.
-    with transaction.atomic(using=cursor.db.alias):
-        cursor.execute(f"DROP TABLE IF EXISTS {_q(name)}")
-        cursor.execute(
-            f"CREATE TABLE {_q(name)} (LIKE calls_apicall INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-        )
-        written = _copy_rows(
-            cursor,
-            name,
-            t0=t0,
-            step_us=step_us,
-            first_index=first_index,
-            last_index=last_index,
-            accounts=accounts,
-            first_group=first_group,
-            groups=groups,
-            id_offset=id_offset,
-        )
-    # Statistics, and the insert count that would wake autovacuum, reset at once.
-    cursor.execute(f"VACUUM (ANALYZE) {_q(name)}")
-    cursor.execute(
-        f"ALTER TABLE calls_apicall ATTACH PARTITION {_q(name)} "
-        f"FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
-    )
-    return written
-
-
-def _copy_rows(
-    cursor,
-    name: str,
-    *,
-    t0: datetime,
-    step_us: int,
-    first_index: int,
-    last_index: int,
-    accounts: list[int],
-    first_group: int,
-    groups: int,
-    id_offset: int,
-) -> int:
     columns = (
         "id, account_id, provider, operation, credential_fingerprint, method, url, "
         "request_headers, request_body, request_bytes, status, response_headers, "
@@ -99,7 +58,10 @@ def _copy_rows(
     failed_tail = '\t{}\t{"x": 1}\t8\t503\t{}\t{"ok": true}\t12\tf\t'
     fromts = datetime.fromtimestamp
     written = 0
-    with cursor.copy(f"COPY {_q(name)} ({columns}) FROM STDIN WITH (FREEZE)") as copy:
+    with (
+        _new_table(cursor, name),
+        cursor.copy(f"COPY {_q(name)} ({columns}) FROM STDIN WITH (FREEZE)") as copy,
+    ):
         lines = []
         for i in range(first_index, last_index + 1):
             at = fromts((base_us - i * step_us) / 1_000_000, UTC).isoformat()
@@ -126,7 +88,27 @@ def _copy_rows(
                 lines = []
         copy.write("".join(lines))
         written += len(lines)
+    # Statistics, and the insert count that would wake autovacuum, reset at once.
+    cursor.execute(f"VACUUM (ANALYZE) {_q(name)}")
+    cursor.execute(
+        f"ALTER TABLE calls_apicall ATTACH PARTITION {_q(name)} "
+        f"FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
+    )
     return written
+
+
+@contextmanager
+def _new_table(cursor, name: str):
+    """A bare copy of ``calls_apicall`` named ``name``, created in a transaction that
+    lasts the block: a COPY inside it can FREEZE, so the rows go in frozen and
+    all-visible, as a month-old log is, and no autovacuum pass over ten million fresh
+    rows competes with the benchmarks that run after the seeding."""
+    with transaction.atomic(using=cursor.db.alias):
+        cursor.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+        cursor.execute(
+            f"CREATE TABLE {_q(name)} (LIKE calls_apicall INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
+        yield
 
 
 def index_range(day: datetime, t0: datetime, step_us: int, total: int) -> tuple[int, int]:
